@@ -1,0 +1,298 @@
+//! The command vocabulary (DESIGN §4): one JSON object per command. Every interface (CLI, HTTP,
+//! forms, bulk import) produces these same values.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::*;
+use crate::model::*;
+use crate::refusal::Refusal;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityRegister {
+    pub facility: FacilityCode,
+    pub name: Text,
+    pub authority: Text,
+    pub timezone: Text,
+    pub official_capacity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitRegister {
+    pub facility: FacilityCode,
+    pub unit: UnitCode,
+    pub name: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellRegister {
+    pub cell: CellPath,
+    pub places: u32,
+    pub beds: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_m2: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionRecord {
+    pub register_no: RegisterNo,
+    pub facility: FacilityCode,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<Identity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprived: Option<Deprivation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<LegalBasis>,
+    pub legal_status: LegalStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodial_authority: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<AgreementId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<ContactPerson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementRecord {
+    pub register_no: RegisterNo,
+    pub cell: CellPath,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalBasisRecord {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub legal_basis: LegalBasis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_status: Option<LegalStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbsenceStart {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub purpose: AbsencePurpose,
+    pub destination: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonAt {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOrder {
+    pub transfer: TransferId,
+    pub register_nos: Vec<RegisterNo>,
+    pub to: Destination,
+    pub authority: Text,
+    pub reference: Text,
+    pub planned_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferDepart {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub to: Destination,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferArrive {
+    pub register_no: RegisterNo,
+    pub facility: FacilityCode,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellPath>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRecord {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub reason: ReleaseReason,
+    pub authority: Text,
+    pub reference: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeathRecord {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub place: Text,
+    pub circumstances: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourtOrderRecord {
+    pub order: OrderId,
+    pub court: Text,
+    pub case: Text,
+    pub kind: CourtOrderKind,
+    pub issued_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    pub applies_to: AppliesTo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourtOrderLift {
+    pub order: OrderId,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementRecord {
+    pub agreement: AgreementId,
+    pub parties: Vec<Text>,
+    pub from: Date,
+    pub until: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+}
+
+macro_rules! vocabulary {
+    ($($name:literal => $variant:ident($ty:ty),)*) => {
+        /// One command of the vocabulary. Serialized with its `type` tag.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "type")]
+        pub enum Command {
+            $(#[serde(rename = $name)] $variant($ty),)*
+        }
+
+        impl Command {
+            /// Every command type the register understands, in vocabulary order.
+            pub const TYPES: &'static [&'static str] = &[$($name),*];
+
+            pub fn type_name(&self) -> &'static str {
+                match self { $(Command::$variant(_) => $name,)* }
+            }
+
+            fn from_fields(kind: &str, fields: serde_json::Value) -> Result<Command, Refusal> {
+                match kind {
+                    $($name => fields_into::<$ty>(fields).map(Command::$variant),)*
+                    other => Err(Refusal::malformed(
+                        "type",
+                        format!("unknown command type `{other}`; known: {}", Self::TYPES.join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+vocabulary! {
+    "facility.register" => FacilityRegister(FacilityRegister),
+    "unit.register" => UnitRegister(UnitRegister),
+    "cell.register" => CellRegister(CellRegister),
+    "admission.record" => AdmissionRecord(AdmissionRecord),
+    "placement.record" => PlacementRecord(PlacementRecord),
+    "legal_basis.record" => LegalBasisRecord(LegalBasisRecord),
+    "absence.start" => AbsenceStart(AbsenceStart),
+    "absence.end" => AbsenceEnd(PersonAt),
+    "transfer.order" => TransferOrder(TransferOrder),
+    "transfer.depart" => TransferDepart(TransferDepart),
+    "transfer.arrive" => TransferArrive(TransferArrive),
+    "release.record" => ReleaseRecord(ReleaseRecord),
+    "death.record" => DeathRecord(DeathRecord),
+    "escape.record" => EscapeRecord(PersonAt),
+    "court_order.record" => CourtOrderRecord(CourtOrderRecord),
+    "court_order.lift" => CourtOrderLift(CourtOrderLift),
+    "agreement.record" => AgreementRecord(AgreementRecord),
+}
+
+/// A command as submitted: the command and who submits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    pub actor: Option<Text>,
+    pub command: Command,
+}
+
+impl Submission {
+    /// Parses one JSON command. Errors name the field (`person.date_of_birth`) and the rule.
+    pub fn from_json(line: &str) -> Result<Submission, Refusal> {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Refusal::malformed("", format!("not valid JSON: {e}")))?;
+        Self::from_value(value)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Submission, Refusal> {
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(Refusal::malformed("", "a command must be a JSON object"));
+        };
+        let kind = match map.remove("type") {
+            Some(serde_json::Value::String(s)) => s,
+            Some(_) => return Err(Refusal::malformed("type", "must be a string")),
+            None => {
+                return Err(Refusal::malformed(
+                    "type",
+                    "is missing: every command names its type",
+                ));
+            }
+        };
+        let actor = match map.remove("actor") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(fields_into::<Text>(v).map_err(|r| r.in_field("actor"))?),
+        };
+        let command = Command::from_fields(&kind, serde_json::Value::Object(map))?;
+        Ok(Submission { actor, command })
+    }
+}
+
+/// Deserializes with the path of the failing field, so a refusal can name it.
+fn fields_into<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Refusal> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        Refusal::malformed(field, e.into_inner().to_string())
+    })
+}
+
+impl Command {
+    /// The persons a command names: the store loads them before `decide`.
+    pub fn register_nos(&self) -> Vec<&RegisterNo> {
+        match self {
+            Command::AdmissionRecord(c) => vec![&c.register_no],
+            Command::PlacementRecord(c) => vec![&c.register_no],
+            Command::LegalBasisRecord(c) => vec![&c.register_no],
+            Command::AbsenceStart(c) => vec![&c.register_no],
+            Command::AbsenceEnd(c) | Command::EscapeRecord(c) => vec![&c.register_no],
+            Command::TransferOrder(c) => c.register_nos.iter().collect(),
+            Command::TransferDepart(c) => vec![&c.register_no],
+            Command::TransferArrive(c) => vec![&c.register_no],
+            Command::ReleaseRecord(c) => vec![&c.register_no],
+            Command::DeathRecord(c) => vec![&c.register_no],
+            Command::FacilityRegister(_)
+            | Command::UnitRegister(_)
+            | Command::CellRegister(_)
+            | Command::CourtOrderRecord(_)
+            | Command::CourtOrderLift(_)
+            | Command::AgreementRecord(_) => vec![],
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! `decide(state, command, context) -> events | refusal`.
+//!
+//! Facts are recorded whenever they are well-formed and consistent with the record, even when
+//! what happened was unlawful: that becomes a finding, not a refusal. Refused are only
+//! (a) malformed input, (b) contradictions with the record, (c) authorizations the law forbids
+//! (a transfer order barred by a court order in force).
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::command::*;
+use crate::event::{Event, TransferOrdered};
+use crate::ids::*;
+use crate::model::*;
+use crate::refusal::{Refusal, rules};
+use crate::state::*;
+
+/// What the register supplies with a command: the domain reads no clock.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// When the register records the command.
+    pub recorded_at: Timestamp,
+}
+
+/// How far ahead of the register's clock a reported time may be (clock skew between devices).
+pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    match command {
+        Command::FacilityRegister(c) => {
+            if let Some(f) = state.facilities.get(&c.facility) {
+                return Err(duplicate("facility", "facility", &c.facility, f.seq));
+            }
+            if !is_timezone_name(c.timezone.as_str()) {
+                return Err(Refusal::malformed(
+                    "timezone",
+                    format!("`{}` is not an IANA time zone name (Area/City or UTC)", c.timezone),
+                ));
+            }
+            Ok(vec![Event::FacilityRegistered(c.clone())])
+        }
+        Command::UnitRegister(c) => {
+            facility(state, &c.facility, "facility")?;
+            let path = UnitPath {
+                facility: c.facility.clone(),
+                unit: c.unit.clone(),
+            };
+            if let Some(u) = state.units.get(&path) {
+                return Err(duplicate("unit", "unit", &path, u.seq));
+            }
+            Ok(vec![Event::UnitRegistered(c.clone())])
+        }
+        Command::CellRegister(c) => {
+            let unit = c.cell.unit_path();
+            if !state.units.contains_key(&unit) {
+                return Err(Refusal::new(
+                    rules::UNKNOWN_UNIT,
+                    "cell",
+                    format!("unit {unit} is not registered; register it with unit.register first"),
+                ));
+            }
+            if let Some(existing) = state.cells.get(&c.cell) {
+                return Err(duplicate("cell", "cell", &c.cell, existing.seq));
+            }
+            if let Some(a) = c.area_m2
+                && !(a.is_finite() && a > 0.0)
+            {
+                return Err(Refusal::malformed(
+                    "area_m2",
+                    "must be a positive number of square metres",
+                ));
+            }
+            Ok(vec![Event::CellRegistered(c.clone())])
+        }
+        Command::AdmissionRecord(c) => decide_admission(state, c, ctx),
+        Command::PlacementRecord(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
+            require_status(person, episode, &[Status::InCustody], "placement.record")?;
+            not_before(episode, c.at)?;
+            let cell = state.cells.get(&c.cell).ok_or_else(|| unknown_cell(&c.cell, "cell"))?;
+            let held_in = episode.current_stay().and_then(|s| s.facility.as_ref());
+            if held_in != Some(&cell.cell.facility) {
+                return Err(Refusal::new(
+                    rules::OTHER_FACILITY,
+                    "cell",
+                    format!(
+                        "cell {} is in facility {}, but the person is held in {}; a move between facilities is a transfer",
+                        c.cell,
+                        c.cell.facility,
+                        held_in.map_or("no facility".to_owned(), |f| f.to_string())
+                    ),
+                )
+                .with_record(describe_whereabouts(person)));
+            }
+            Ok(vec![Event::PlacementRecorded(c.clone())])
+        }
+        Command::LegalBasisRecord(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            open_episode(state, &c.register_no, "register_no")?;
+            check_legal_basis(&c.legal_basis, "legal_basis")?;
+            Ok(vec![Event::LegalBasisRecorded(c.clone())])
+        }
+        Command::AbsenceStart(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
+            require_status(person, episode, &[Status::InCustody], "absence.start")?;
+            not_before(episode, c.at)?;
+            Ok(vec![Event::AbsenceStarted(c.clone())])
+        }
+        Command::AbsenceEnd(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
+            require_status(person, episode, &[Status::Absent], "absence.end")?;
+            not_before(episode, c.at)?;
+            Ok(vec![Event::AbsenceEnded(c.clone())])
+        }
+        Command::TransferOrder(c) => decide_transfer_order(state, c, ctx),
+        Command::TransferDepart(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
+            require_status(
+                person,
+                episode,
+                &[Status::InCustody, Status::Absent],
+                "transfer.depart",
+            )?;
+            not_before(episode, c.at)?;
+            if let Destination::Facility { facility: to } = &c.to {
+                facility(state, to, "to.facility")?;
+                let from = episode.current_stay().and_then(|s| s.facility.as_ref());
+                if from == Some(to) {
+                    return Err(Refusal::new(
+                        rules::OTHER_FACILITY,
+                        "to.facility",
+                        format!("the person is already held in {to}; a move inside a facility is a placement"),
+                    ));
+                }
+            }
+            if let Some(t) = &c.transfer {
+                let transfer = state.transfers.get(t).ok_or_else(|| {
+                    Refusal::new(
+                        rules::UNKNOWN_TRANSFER,
+                        "transfer",
+                        format!("transfer {t} has not been ordered"),
+                    )
+                })?;
+                if !transfer.register_nos.contains(&c.register_no) {
+                    return Err(Refusal::new(
+                        rules::UNKNOWN_TRANSFER,
+                        "transfer",
+                        format!("transfer {t} was not ordered for {}", c.register_no),
+                    )
+                    .with_record(format!("transfer {t} (event {})", transfer.seq)));
+                }
+            }
+            // A departure is a fact: it is recorded even when a court order barred it
+            // (the checks report it as `transfer-against-order`).
+            Ok(vec![Event::TransferDeparted(c.clone())])
+        }
+        Command::TransferArrive(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
+            require_status(person, episode, &[Status::InTransit], "transfer.arrive")?;
+            not_before(episode, c.at)?;
+            facility(state, &c.facility, "facility")?;
+            if let Some(cell) = &c.cell {
+                state.cells.get(cell).ok_or_else(|| unknown_cell(cell, "cell"))?;
+                if cell.facility != c.facility {
+                    return Err(Refusal::new(
+                        rules::OTHER_FACILITY,
+                        "cell",
+                        format!("cell {cell} is not in facility {}", c.facility),
+                    ));
+                }
+            }
+            Ok(vec![Event::TransferArrived(c.clone())])
+        }
+        Command::ReleaseRecord(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
+            not_before(episode, c.at)?;
+            Ok(vec![Event::ReleaseRecorded(c.clone())])
+        }
+        Command::DeathRecord(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
+            not_before(episode, c.at)?;
+            Ok(vec![Event::DeathRecorded(c.clone())])
+        }
+        Command::EscapeRecord(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
+            not_before(episode, c.at)?;
+            Ok(vec![Event::EscapeRecorded(c.clone())])
+        }
+        Command::CourtOrderRecord(c) => {
+            not_in_future(c.issued_at, ctx, "issued_at")?;
+            if let Some(o) = state.court_orders.get(&c.order) {
+                return Err(duplicate("court order", "order", &c.order, o.seq));
+            }
+            if let Some(until) = c.until
+                && until <= c.issued_at
+            {
+                return Err(Refusal::malformed("until", "must be later than issued_at"));
+            }
+            if let AppliesTo::RegisterNos { register_nos } = &c.applies_to
+                && register_nos.is_empty()
+            {
+                return Err(Refusal::malformed(
+                    "applies_to.register_nos",
+                    "must name at least one person",
+                ));
+            }
+            Ok(vec![Event::CourtOrderRecorded(c.clone())])
+        }
+        Command::CourtOrderLift(c) => {
+            not_in_future(c.at, ctx, "at")?;
+            let order = state.court_orders.get(&c.order).ok_or_else(|| {
+                Refusal::new(
+                    rules::UNKNOWN_ORDER,
+                    "order",
+                    format!("court order {} is not recorded", c.order),
+                )
+            })?;
+            if let Some(lifted) = order.lifted_at {
+                return Err(Refusal::new(
+                    rules::ORDER_LIFTED,
+                    "order",
+                    format!("court order {} was already lifted at {lifted}", c.order),
+                )
+                .with_record(order.describe()));
+            }
+            if c.at < order.issued_at {
+                return Err(Refusal::new(
+                    rules::OUT_OF_ORDER,
+                    "at",
+                    format!("is before the order was issued ({})", order.issued_at),
+                )
+                .with_record(order.describe()));
+            }
+            Ok(vec![Event::CourtOrderLifted(c.clone())])
+        }
+        Command::AgreementRecord(c) => {
+            if let Some(a) = state.agreements.get(&c.agreement) {
+                return Err(duplicate("agreement", "agreement", &c.agreement, a.seq));
+            }
+            if c.parties.is_empty() {
+                return Err(Refusal::malformed("parties", "must name the parties"));
+            }
+            if c.until < c.from {
+                return Err(Refusal::malformed("until", "must not be before `from`"));
+            }
+            if let Some(p) = &c.price
+                && !(p.amount.is_finite() && p.amount >= 0.0)
+            {
+                return Err(Refusal::malformed(
+                    "price.amount",
+                    "must be a non-negative number",
+                ));
+            }
+            Ok(vec![Event::AgreementRecorded(c.clone())])
+        }
+    }
+}
+
+fn decide_admission(
+    state: &State,
+    c: &AdmissionRecord,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    not_in_future(c.at, ctx, "at")?;
+    facility(state, &c.facility, "facility")?;
+    if let Some(d) = &c.deprived
+        && d.at > c.at
+    {
+        return Err(Refusal::malformed(
+            "deprived.at",
+            "is later than the admission: deprivation of liberty precedes admission",
+        ));
+    }
+    if let Some(b) = &c.legal_basis {
+        check_legal_basis(b, "legal_basis")?;
+    }
+    if let Some(a) = &c.agreement
+        && !state.agreements.contains_key(a)
+    {
+        return Err(Refusal::new(
+            rules::UNKNOWN_AGREEMENT,
+            "agreement",
+            format!("agreement {a} is not recorded"),
+        ));
+    }
+    if let Some(person) = state.persons.get(&c.register_no) {
+        if let Some(episode) = person.open_episode() {
+            return Err(Refusal::new(
+                rules::ALREADY_IN_CUSTODY,
+                "register_no",
+                format!("{} is already in custody", c.register_no),
+            )
+            .with_record(format!(
+                "{}; admitted {} (event {})",
+                describe_whereabouts(person),
+                episode.admitted_at,
+                episode.admission_seq
+            )));
+        }
+        if let (Some(given), Some(known)) = (&c.person, &person.identity)
+            && !same_person(given, known)
+        {
+            return Err(Refusal::new(
+                rules::REGISTER_NO_TAKEN,
+                "register_no",
+                format!(
+                    "{} belongs to another person; register numbers are never reused",
+                    c.register_no
+                ),
+            )
+            .with_record(format!(
+                "person {} ({} {}), first admitted {}",
+                c.register_no,
+                known.given_names,
+                known.family_names,
+                person
+                    .episodes
+                    .first()
+                    .map_or("?".into(), |e| e.admitted_at.to_string())
+            )));
+        }
+        if let Some(last) = person.current_episode()
+            && c.at < last.last_movement_at()
+        {
+            return Err(Refusal::new(
+                rules::OUT_OF_ORDER,
+                "at",
+                format!(
+                    "is before the end of the person's previous custody ({})",
+                    last.last_movement_at()
+                ),
+            ));
+        }
+    }
+    Ok(vec![Event::AdmissionRecorded(c.clone())])
+}
+
+fn decide_transfer_order(
+    state: &State,
+    c: &TransferOrder,
+    ctx: &Context,
+) -> Result<Vec<Event>, Refusal> {
+    if let Some(t) = state.transfers.get(&c.transfer) {
+        return Err(duplicate("transfer", "transfer", &c.transfer, t.seq));
+    }
+    if c.register_nos.is_empty() {
+        return Err(Refusal::malformed(
+            "register_nos",
+            "must name at least one person",
+        ));
+    }
+    if let Destination::Facility { facility: to } = &c.to {
+        facility(state, to, "to.facility")?;
+    }
+    let mut events = Vec::with_capacity(c.register_nos.len());
+    for (i, register_no) in c.register_nos.iter().enumerate() {
+        let field = format!("register_nos[{i}]");
+        if c.register_nos[..i].contains(register_no) {
+            return Err(Refusal::malformed(
+                field,
+                format!("{register_no} is listed twice"),
+            ));
+        }
+        let (_, episode) = open_episode(state, register_no, &field)?;
+        // The order is an authorization: barred if a court order is in force now or at the
+        // planned time.
+        for order in state.court_orders.values() {
+            if order.kind == CourtOrderKind::BarTransfer
+                && (order.in_force_at(ctx.recorded_at) || order.in_force_at(c.planned_at))
+                && order.applies_to(register_no, Some(episode))
+            {
+                return Err(Refusal::new(
+                    rules::BARRED_BY_COURT_ORDER,
+                    field,
+                    format!(
+                        "the transfer of {register_no} is barred by court order {} ({}, case {})",
+                        order.order, order.court, order.case
+                    ),
+                )
+                .with_record(order.describe()));
+            }
+        }
+        events.push(Event::TransferOrdered(TransferOrdered {
+            transfer: c.transfer.clone(),
+            register_no: register_no.clone(),
+            to: c.to.clone(),
+            authority: c.authority.clone(),
+            reference: c.reference.clone(),
+            planned_at: c.planned_at,
+        }));
+    }
+    Ok(events)
+}
+
+// --- shared rules -----------------------------------------------------------------------
+
+fn facility<'s>(
+    state: &'s State,
+    code: &FacilityCode,
+    field: &str,
+) -> Result<&'s Facility, Refusal> {
+    state.facilities.get(code).ok_or_else(|| {
+        Refusal::new(
+            rules::UNKNOWN_FACILITY,
+            field,
+            format!("facility {code} is not registered"),
+        )
+    })
+}
+
+fn unknown_cell(cell: &CellPath, field: &str) -> Refusal {
+    Refusal::new(
+        rules::UNKNOWN_CELL,
+        field,
+        format!("cell {cell} is not registered"),
+    )
+}
+
+fn duplicate(what: &str, field: &str, id: &dyn std::fmt::Display, seq: u64) -> Refusal {
+    Refusal::new(
+        rules::DUPLICATE,
+        field,
+        format!("{what} {id} is already registered"),
+    )
+    .with_record(format!("{what} {id} (event {seq})"))
+}
+
+/// The person and their open custody episode, or a refusal naming what the record says.
+fn open_episode<'s>(
+    state: &'s State,
+    register_no: &RegisterNo,
+    field: &str,
+) -> Result<(&'s Person, &'s Episode), Refusal> {
+    let person = state.persons.get(register_no).ok_or_else(|| {
+        Refusal::new(
+            rules::UNKNOWN_PERSON,
+            field,
+            format!("{register_no} is not in the register; record the admission first"),
+        )
+    })?;
+    match person.open_episode() {
+        Some(e) => Ok((person, e)),
+        None => Err(Refusal::new(
+            rules::NOT_IN_CUSTODY,
+            field,
+            format!("{register_no} is not in custody"),
+        )
+        .with_record(describe_whereabouts(person))),
+    }
+}
+
+fn require_status(
+    person: &Person,
+    episode: &Episode,
+    allowed: &[Status],
+    command: &str,
+) -> Result<(), Refusal> {
+    let status = episode.status();
+    if allowed.contains(&status) {
+        return Ok(());
+    }
+    let hint = match status {
+        Status::Absent => "; record absence.end first",
+        Status::InTransit => "; record transfer.arrive first",
+        _ => "",
+    };
+    Err(Refusal::new(
+        rules::WRONG_STATUS,
+        "register_no",
+        format!(
+            "{command} needs a person who is {}, but {} is {status}{hint}",
+            allowed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            person.register_no
+        ),
+    )
+    .with_record(describe_whereabouts(person)))
+}
+
+fn not_before(episode: &Episode, at: Timestamp) -> Result<(), Refusal> {
+    let last = episode.last_movement_at();
+    if at < last {
+        return Err(Refusal::new(
+            rules::OUT_OF_ORDER,
+            "at",
+            format!("is before the person's last recorded movement ({last}); record events in the order they happened"),
+        ));
+    }
+    Ok(())
+}
+
+fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
+    if at > ctx.recorded_at.saturating_add(CLOCK_SKEW).unwrap_or(ctx.recorded_at) {
+        return Err(Refusal::new(
+            rules::AT_IN_FUTURE,
+            field,
+            format!(
+                "{at} is later than the time of recording ({}): a fact is recorded after it happens",
+                ctx.recorded_at
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_legal_basis(b: &LegalBasis, field: &str) -> Result<(), Refusal> {
+    if let Some(exp) = b.expires_on
+        && exp < b.issued_on
+    {
+        return Err(Refusal::malformed(
+            format!("{field}.expires_on"),
+            "is before issued_on",
+        ));
+    }
+    Ok(())
+}
+
+/// Same identity, for readmission under a known register number: names and birth date agree.
+fn same_person(a: &Identity, b: &Identity) -> bool {
+    let norm = |t: &Text| t.as_str().trim().to_lowercase();
+    norm(&a.given_names) == norm(&b.given_names)
+        && norm(&a.family_names) == norm(&b.family_names)
+        && (a.date_of_birth.is_none()
+            || b.date_of_birth.is_none()
+            || a.date_of_birth == b.date_of_birth)
+}
+
+fn is_timezone_name(s: &str) -> bool {
+    s == "UTC"
+        || (s.contains('/')
+            && s.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-+".contains(&b))
+            }))
+}
+
+/// One line on where the record says the person is, for refusals.
+pub fn describe_whereabouts(person: &Person) -> String {
+    match person.whereabouts() {
+        None => format!("person {} has no custody episode", person.register_no),
+        Some(w) => {
+            let place = match (&w.cell, &w.facility) {
+                (Some(c), _) => format!(" in cell {c}"),
+                (None, Some(f)) => format!(" in facility {f}"),
+                _ => String::new(),
+            };
+            format!(
+                "person {} is {}{place} since {}",
+                w.register_no, w.status, w.since
+            )
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Events: the facts the log holds. Most carry the accepted command's fields unchanged; a
+//! command naming several persons becomes one event per person, so every person event has
+//! exactly one subject.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::command::*;
+use crate::ids::*;
+use crate::model::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOrdered {
+    pub transfer: TransferId,
+    pub register_no: RegisterNo,
+    pub to: Destination,
+    pub authority: Text,
+    pub reference: Text,
+    pub planned_at: Timestamp,
+}
+
+/// One fact of the register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "facility.registered")]
+    FacilityRegistered(FacilityRegister),
+    #[serde(rename = "unit.registered")]
+    UnitRegistered(UnitRegister),
+    #[serde(rename = "cell.registered")]
+    CellRegistered(CellRegister),
+    #[serde(rename = "admission.recorded")]
+    AdmissionRecorded(AdmissionRecord),
+    #[serde(rename = "placement.recorded")]
+    PlacementRecorded(PlacementRecord),
+    #[serde(rename = "legal_basis.recorded")]
+    LegalBasisRecorded(LegalBasisRecord),
+    #[serde(rename = "absence.started")]
+    AbsenceStarted(AbsenceStart),
+    #[serde(rename = "absence.ended")]
+    AbsenceEnded(PersonAt),
+    #[serde(rename = "transfer.ordered")]
+    TransferOrdered(TransferOrdered),
+    #[serde(rename = "transfer.departed")]
+    TransferDeparted(TransferDepart),
+    #[serde(rename = "transfer.arrived")]
+    TransferArrived(TransferArrive),
+    #[serde(rename = "release.recorded")]
+    ReleaseRecorded(ReleaseRecord),
+    #[serde(rename = "death.recorded")]
+    DeathRecorded(DeathRecord),
+    #[serde(rename = "escape.recorded")]
+    EscapeRecorded(PersonAt),
+    #[serde(rename = "court_order.recorded")]
+    CourtOrderRecorded(CourtOrderRecord),
+    #[serde(rename = "court_order.lifted")]
+    CourtOrderLifted(CourtOrderLift),
+    #[serde(rename = "agreement.recorded")]
+    AgreementRecorded(AgreementRecord),
+}
+
+impl Event {
+    /// The person this event is about, if any.
+    pub fn register_no(&self) -> Option<&RegisterNo> {
+        match self {
+            Event::AdmissionRecorded(e) => Some(&e.register_no),
+            Event::PlacementRecorded(e) => Some(&e.register_no),
+            Event::LegalBasisRecorded(e) => Some(&e.register_no),
+            Event::AbsenceStarted(e) => Some(&e.register_no),
+            Event::AbsenceEnded(e) | Event::EscapeRecorded(e) => Some(&e.register_no),
+            Event::TransferOrdered(e) => Some(&e.register_no),
+            Event::TransferDeparted(e) => Some(&e.register_no),
+            Event::TransferArrived(e) => Some(&e.register_no),
+            Event::ReleaseRecorded(e) => Some(&e.register_no),
+            Event::DeathRecorded(e) => Some(&e.register_no),
+            Event::FacilityRegistered(_)
+            | Event::UnitRegistered(_)
+            | Event::CellRegistered(_)
+            | Event::CourtOrderRecorded(_)
+            | Event::CourtOrderLifted(_)
+            | Event::AgreementRecorded(_) => None,
+        }
+    }
+
+    /// When it happened, as reported (None for register set-up and agreements).
+    pub fn at(&self) -> Option<Timestamp> {
+        match self {
+            Event::AdmissionRecorded(e) => Some(e.at),
+            Event::PlacementRecorded(e) => Some(e.at),
+            Event::LegalBasisRecorded(e) => Some(e.at),
+            Event::AbsenceStarted(e) => Some(e.at),
+            Event::AbsenceEnded(e) | Event::EscapeRecorded(e) => Some(e.at),
+            Event::TransferOrdered(e) => Some(e.planned_at),
+            Event::TransferDeparted(e) => Some(e.at),
+            Event::TransferArrived(e) => Some(e.at),
+            Event::ReleaseRecorded(e) => Some(e.at),
+            Event::DeathRecorded(e) => Some(e.at),
+            Event::CourtOrderRecorded(e) => Some(e.issued_at),
+            Event::CourtOrderLifted(e) => Some(e.at),
+            Event::FacilityRegistered(_)
+            | Event::UnitRegistered(_)
+            | Event::CellRegistered(_)
+            | Event::AgreementRecorded(_) => None,
+        }
+    }
+
+    /// The `type` tag (`admission.recorded`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::FacilityRegistered(_) => "facility.registered",
+            Event::UnitRegistered(_) => "unit.registered",
+            Event::CellRegistered(_) => "cell.registered",
+            Event::AdmissionRecorded(_) => "admission.recorded",
+            Event::PlacementRecorded(_) => "placement.recorded",
+            Event::LegalBasisRecorded(_) => "legal_basis.recorded",
+            Event::AbsenceStarted(_) => "absence.started",
+            Event::AbsenceEnded(_) => "absence.ended",
+            Event::TransferOrdered(_) => "transfer.ordered",
+            Event::TransferDeparted(_) => "transfer.departed",
+            Event::TransferArrived(_) => "transfer.arrived",
+            Event::ReleaseRecorded(_) => "release.recorded",
+            Event::DeathRecorded(_) => "death.recorded",
+            Event::EscapeRecorded(_) => "escape.recorded",
+            Event::CourtOrderRecorded(_) => "court_order.recorded",
+            Event::CourtOrderLifted(_) => "court_order.lifted",
+            Event::AgreementRecorded(_) => "agreement.recorded",
+        }
+    }
+}
+
+/// An event as the log holds it: its sequence number (= its leaf index), when it was recorded,
+/// by whom. Its canonical JSON is the record that the leaf commits to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorded {
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Text>,
+    pub event: Event,
+}
+
+impl Recorded {
+    /// Canonical JSON (RFC 8785 style): sorted keys, no insignificant whitespace. The bytes
+    /// the log commits to; the same event always gives the same bytes.
+    pub fn canonical_json(&self) -> String {
+        // serde_json's Value map is ordered by key (no `preserve_order`), so printing a
+        // Value sorts every object's keys.
+        match serde_json::to_value(self) {
+            Ok(v) => v.to_string(),
+            // Serializing plain data to a Value cannot fail: no maps with non-string keys.
+            Err(e) => unreachable!("event serialization failed: {e}"),
+        }
+    }
+
+    pub fn from_json(record: &str) -> Result<Recorded, serde_json::Error> {
+        serde_json::from_str(record)
+    }
+}

@@ -1,0 +1,344 @@
+//! Current state: what `apply` derives from the log. The store persists it as current-state
+//! tables and may hold only part of `persons` in memory (the persons a command names).
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::command::AgreementRecord;
+use crate::ids::*;
+use crate::model::*;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub facilities: BTreeMap<FacilityCode, Facility>,
+    pub units: BTreeMap<UnitPath, Unit>,
+    pub cells: BTreeMap<CellPath, Cell>,
+    /// The persons known to this state. In the store it is a working set, loaded on demand.
+    pub persons: HashMap<RegisterNo, Person>,
+    pub court_orders: BTreeMap<OrderId, CourtOrder>,
+    pub agreements: BTreeMap<AgreementId, Agreement>,
+    pub transfers: BTreeMap<TransferId, Transfer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facility {
+    pub facility: FacilityCode,
+    pub name: Text,
+    pub authority: Text,
+    pub timezone: Text,
+    pub official_capacity: u32,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub unit: UnitPath,
+    pub name: Text,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub cell: CellPath,
+    pub places: u32,
+    pub beds: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_m2: Option<f64>,
+    pub seq: u64,
+}
+
+/// Where a person is, as one of the states `where` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    InCustody,
+    Absent,
+    InTransit,
+    Released,
+    TransferredOut,
+    Deceased,
+    Escaped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InCustody => "in_custody",
+            Status::Absent => "absent",
+            Status::InTransit => "in_transit",
+            Status::Released => "released",
+            Status::TransferredOut => "transferred_out",
+            Status::Deceased => "deceased",
+            Status::Escaped => "escaped",
+        }
+    }
+
+    /// Still held by this register (in a facility, out temporarily, or in transit).
+    pub fn is_held(self) -> bool {
+        matches!(self, Status::InCustody | Status::Absent | Status::InTransit)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A period with one whereabouts: cut at every movement (DESIGN §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stay {
+    /// `in_custody`, `absent` or `in_transit`.
+    pub status: Status,
+    /// The facility responsible for the person during the stay; none while in transit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility: Option<FacilityCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellPath>,
+    pub from: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    /// Where an absence or a transit goes (`hospital: …`, `facility X`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The event that began the stay.
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalBasisEntry {
+    pub at: Timestamp,
+    pub legal_basis: LegalBasis,
+    pub seq: u64,
+}
+
+/// How a custody episode ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndKind {
+    Released {
+        reason: ReleaseReason,
+        authority: Text,
+        reference: Text,
+    },
+    TransferredOut {
+        to: Destination,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<TransferId>,
+    },
+    Died {
+        place: Text,
+        circumstances: Text,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<Text>,
+    },
+    Escaped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpisodeEnd {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub kind: EndKind,
+    pub seq: u64,
+}
+
+/// One custody episode: from admission to release (or death, escape, transfer out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Episode {
+    pub number: u32,
+    pub facility: FacilityCode,
+    pub admitted_at: Timestamp,
+    pub admission_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprived: Option<Deprivation>,
+    pub legal_status: LegalStatus,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legal_bases: Vec<LegalBasisEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodial_authority: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<AgreementId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<ContactPerson>,
+    pub stays: Vec<Stay>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<TransferId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<EpisodeEnd>,
+}
+
+impl Episode {
+    pub fn is_open(&self) -> bool {
+        self.end.is_none()
+    }
+
+    pub fn current_stay(&self) -> Option<&Stay> {
+        self.stays.last()
+    }
+
+    pub fn status(&self) -> Status {
+        match &self.end {
+            Some(end) => match end.kind {
+                EndKind::Released { .. } => Status::Released,
+                EndKind::TransferredOut { .. } => Status::TransferredOut,
+                EndKind::Died { .. } => Status::Deceased,
+                EndKind::Escaped => Status::Escaped,
+            },
+            None => self.stays.last().map_or(Status::InCustody, |s| s.status),
+        }
+    }
+
+    /// The last time anything moved in this episode: a new fact about it cannot precede it.
+    pub fn last_movement_at(&self) -> Timestamp {
+        match (&self.end, self.stays.last()) {
+            (Some(end), _) => end.at,
+            (None, Some(stay)) => stay.from,
+            (None, None) => self.admitted_at,
+        }
+    }
+
+    /// Does a legal basis of this episode carry this reference?
+    pub fn held_under(&self, reference: &Text) -> bool {
+        self.legal_bases
+            .iter()
+            .any(|b| &b.legal_basis.reference == reference)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub register_no: RegisterNo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    pub episodes: Vec<Episode>,
+}
+
+impl Person {
+    pub fn current_episode(&self) -> Option<&Episode> {
+        self.episodes.last()
+    }
+
+    pub fn open_episode(&self) -> Option<&Episode> {
+        self.episodes.last().filter(|e| e.is_open())
+    }
+
+    pub fn status(&self) -> Status {
+        self.current_episode()
+            .map_or(Status::Released, Episode::status)
+    }
+
+    /// Where the person is now, as `where` reports it.
+    pub fn whereabouts(&self) -> Option<Whereabouts> {
+        let episode = self.current_episode()?;
+        let status = episode.status();
+        let (facility, cell, since, note) = match &episode.end {
+            Some(end) => (None, None, end.at, None),
+            None => {
+                let stay = episode.current_stay()?;
+                (
+                    stay.facility.clone(),
+                    stay.cell.clone(),
+                    stay.from,
+                    stay.note.clone(),
+                )
+            }
+        };
+        Some(Whereabouts {
+            register_no: self.register_no.clone(),
+            status,
+            unit: cell.as_ref().map(CellPath::unit_path),
+            facility,
+            cell,
+            since,
+            episode: episode.number,
+            note,
+            custodial_authority: episode.custodial_authority.clone(),
+        })
+    }
+}
+
+/// The answer to "where is this person now?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whereabouts {
+    pub register_no: RegisterNo,
+    pub status: Status,
+    pub facility: Option<FacilityCode>,
+    pub unit: Option<UnitPath>,
+    pub cell: Option<CellPath>,
+    pub since: Timestamp,
+    pub episode: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodial_authority: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourtOrder {
+    pub order: OrderId,
+    pub court: Text,
+    pub case: Text,
+    pub kind: CourtOrderKind,
+    pub issued_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    pub applies_to: AppliesTo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifted_at: Option<Timestamp>,
+    pub seq: u64,
+}
+
+impl CourtOrder {
+    /// In force from issue until lifted or its `until`, whichever comes first.
+    pub fn in_force_at(&self, t: Timestamp) -> bool {
+        self.issued_at <= t
+            && self.until.is_none_or(|u| t < u)
+            && self.lifted_at.is_none_or(|l| t < l)
+    }
+
+    /// Does the order name this person, or everyone held under one of their legal bases?
+    pub fn applies_to(&self, register_no: &RegisterNo, episode: Option<&Episode>) -> bool {
+        match &self.applies_to {
+            AppliesTo::RegisterNos { register_nos } => register_nos.contains(register_no),
+            AppliesTo::LegalBasisReference {
+                legal_basis_reference,
+            } => episode.is_some_and(|e| e.held_under(legal_basis_reference)),
+        }
+    }
+
+    /// How a refusal or a finding names the order.
+    pub fn describe(&self) -> String {
+        format!(
+            "court order {} ({:?}) of {}, case {}, issued {} (event {})",
+            self.order, self.kind, self.court, self.case, self.issued_at, self.seq
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    #[serde(flatten)]
+    pub terms: AgreementRecord,
+    pub seq: u64,
+}
+
+impl Agreement {
+    pub fn in_force_on(&self, d: Date) -> bool {
+        self.terms.from <= d && d <= self.terms.until
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub transfer: TransferId,
+    pub to: Destination,
+    pub authority: Text,
+    pub reference: Text,
+    pub planned_at: Timestamp,
+    pub register_nos: Vec<RegisterNo>,
+    pub seq: u64,
+}

@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong below the domain: opening, reading, writing, the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no register at {path}: create one with `habeas init --origin ORIGIN`")]
+    NotFound { path: PathBuf },
+    #[error("{path} already exists: a register is never overwritten")]
+    AlreadyExists { path: PathBuf },
+    #[error("{path} is not a habeas register: {detail}")]
+    NotARegister { path: PathBuf, detail: String },
+    #[error("{path} has schema version {found}; this habeas reads version {expected}")]
+    WrongVersion {
+        path: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("signing key {path}: {detail}")]
+    Key { path: PathBuf, detail: String },
+    #[error("origin `{origin}`: {detail}")]
+    BadOrigin { origin: String, detail: String },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Stored data that does not parse: the register was changed behind its back.
+    #[error("event {seq}: stored data is corrupt: {detail}; run `habeas verify`")]
+    Corrupt { seq: u64, detail: String },
+    #[error(transparent)]
+    Apply(#[from] habeas_domain::ApplyError),
+    #[error("{0}")]
+    Ledger(String),
+    #[error("no event {seq}: the log has {size} events (0..{size})")]
+    NoSuchEvent { seq: u64, size: u64 },
+    #[error("the log has no signed checkpoint yet: apply a command first")]
+    NoCheckpoint,
+    #[error("old size {old} is larger than the log's {size}")]
+    BadOldSize { old: u64, size: u64 },
+    #[error("the operating system gave no random bytes: {0}")]
+    Random(String),
+    #[error("no transaction is open: call begin() first")]
+    NoTransaction,
+}
+
+impl<E: std::error::Error> From<habeas_ledger::LedgerError<E>> for StoreError {
+    fn from(e: habeas_ledger::LedgerError<E>) -> Self {
+        StoreError::Ledger(e.to_string())
+    }
+}

@@ -1,0 +1,16 @@
+//! habeas-store: the register's persistence. One Store API (SQLite now; PostgreSQL to come
+//! behind the same calls): commands go through `habeas_domain::decide`, and their events, the
+//! leaves and tree hashes, the current-state tables and a signed checkpoint are written in one
+//! transaction. The events, tree and checkpoint tables refuse UPDATE and DELETE by trigger.
+
+mod error;
+mod log;
+mod queries;
+mod schema;
+mod store;
+
+pub use error::StoreError;
+pub use log::{Problem, VerifyReport};
+pub use queries::{FacilityPopulation, FileEvent, PersonFile, Population, UnitPopulation};
+pub use schema::{SCHEMA_VERSION, STATE_TABLES};
+pub use store::{LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes};

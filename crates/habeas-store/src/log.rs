@@ -1,0 +1,302 @@
+//! The log seen from outside: leaves, signed checkpoints, proofs in C2SP formats, and the
+//! verification of everything the register stores against everything it signed.
+
+use habeas_domain::Recorded;
+use habeas_ledger::{
+    Checkpoint, Frontier, Hash, InclusionReceipt, WitnessRequest, consistency_proof,
+    inclusion_proof, leaf_hash,
+};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::store::{SignedCheckpoint, SqlTree, Store, leaf_bytes, stored_log_size, to_i64};
+
+/// One thing that does not verify, at the first sequence number it concerns.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// The first sequence number concerned (`None` for the register as a whole).
+    pub seq: Option<u64>,
+    pub what: String,
+}
+
+/// The result of `verify`: what was checked and every problem found (at most `MAX_PROBLEMS`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub tree_hashes: u64,
+    pub checkpoints: u64,
+    /// The outside checkpoint, if one was given and it verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_checkpoint_size: Option<u64>,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+    /// The first bad sequence number, if any.
+    pub fn first_bad_seq(&self) -> Option<u64> {
+        self.problems.iter().filter_map(|p| p.seq).min()
+    }
+}
+
+const MAX_PROBLEMS: usize = 100;
+
+impl Store {
+    /// The exact bytes of leaf `seq`, as hashed into the tree.
+    pub fn leaf(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row("SELECT leaf FROM events WHERE seq = ?1", [to_i64(seq)], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NoSuchEvent {
+                seq,
+                size: self.log_size(),
+            })
+    }
+
+    /// The stored record and salt of event `seq`: what the leaf commits to.
+    pub fn record(&self, seq: u64) -> Result<(String, Vec<u8>), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT record, salt FROM events WHERE seq = ?1",
+                [to_i64(seq)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchEvent {
+                seq,
+                size: self.log_size(),
+            })
+    }
+
+    /// The latest signed checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(StoreError::NoCheckpoint)
+            .and_then(|(size, root, note)| {
+                let size = u64::try_from(size).unwrap_or(0);
+                Ok(SignedCheckpoint {
+                    size,
+                    root: Hash::try_from(root.as_slice()).map_err(|_| StoreError::Corrupt {
+                        seq: size.saturating_sub(1),
+                        detail: "checkpoint root is not 32 bytes".into(),
+                    })?,
+                    note,
+                })
+            })
+    }
+
+    /// A `c2sp.org/tlog-proof@v1` that event `seq` is in the tree of the latest checkpoint.
+    pub fn inclusion_receipt(&self, seq: u64) -> Result<InclusionReceipt, StoreError> {
+        let checkpoint = self.latest_checkpoint()?;
+        if seq >= checkpoint.size {
+            return Err(StoreError::NoSuchEvent {
+                seq,
+                size: checkpoint.size,
+            });
+        }
+        let hashes = inclusion_proof(&SqlTree(&self.conn), seq, checkpoint.size)?;
+        Ok(InclusionReceipt {
+            extra: None,
+            index: seq,
+            hashes,
+            checkpoint: checkpoint.note,
+        })
+    }
+
+    /// A tlog-witness body: the consistency proof from `old_size` to the latest checkpoint.
+    pub fn consistency(&self, old_size: u64) -> Result<WitnessRequest, StoreError> {
+        let checkpoint = self.latest_checkpoint()?;
+        if old_size > checkpoint.size {
+            return Err(StoreError::BadOldSize {
+                old: old_size,
+                size: checkpoint.size,
+            });
+        }
+        let proof = if old_size == 0 || old_size == checkpoint.size {
+            Vec::new()
+        } else {
+            consistency_proof(&SqlTree(&self.conn), old_size, checkpoint.size)?
+        };
+        Ok(WitnessRequest {
+            old_size,
+            proof,
+            checkpoint: checkpoint.note,
+        })
+    }
+
+    /// Recomputes every commitment, leaf and tree hash from the stored records, checks every
+    /// stored checkpoint (root and signature), and, if given, a checkpoint kept outside.
+    pub fn verify(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
+        let mut problems = Vec::new();
+        let push = |problems: &mut Vec<Problem>, seq: Option<u64>, what: String| {
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(Problem { seq, what });
+            }
+        };
+        let verifier = self.verifier();
+        let size = stored_log_size(&self.conn)?;
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        if to_i64(size) != count {
+            push(
+                &mut problems,
+                None,
+                format!("the events table holds {count} rows but its sequence numbers reach {size}: events are missing"),
+            );
+        }
+
+        // Stored checkpoints, in size order.
+        let mut checkpoints: Vec<(u64, Vec<u8>, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let checkpoint_count = checkpoints.len() as u64;
+        for (cp_size, _, note) in &checkpoints {
+            match Checkpoint::open(note, std::slice::from_ref(&verifier)) {
+                Err(e) => push(
+                    &mut problems,
+                    Some(cp_size.saturating_sub(1)),
+                    format!("checkpoint at size {cp_size}: signature or format does not verify: {e}"),
+                ),
+                Ok((cp, _)) => {
+                    if cp.size != *cp_size || cp.origin != self.origin {
+                        push(
+                            &mut problems,
+                            Some(cp_size.saturating_sub(1)),
+                            format!("checkpoint at size {cp_size}: the signed note says origin `{}` size {}", cp.origin, cp.size),
+                        );
+                    }
+                }
+            }
+            if *cp_size > size {
+                push(
+                    &mut problems,
+                    Some(size),
+                    format!("a checkpoint was signed at size {cp_size} but the log holds {size} events: events were removed"),
+                );
+            }
+        }
+        let external = match external {
+            None => None,
+            Some(text) => match Checkpoint::open(text, std::slice::from_ref(&verifier)) {
+                Ok((cp, _)) if cp.origin == self.origin => Some(cp),
+                Ok((cp, _)) => {
+                    push(&mut problems, None, format!("the given checkpoint is for origin `{}`, not `{}`", cp.origin, self.origin));
+                    None
+                }
+                Err(e) => {
+                    push(&mut problems, None, format!("the given checkpoint does not verify with this register's key: {e}"));
+                    None
+                }
+            },
+        };
+        if let Some(cp) = &external
+            && cp.size > size
+        {
+            push(&mut problems, Some(size), format!("the given checkpoint has size {} but the log holds {size} events: events were removed", cp.size));
+        }
+
+        // One pass over the log: commitments, leaves, tree hashes, roots at checkpoints.
+        let mut frontier = Frontier::empty();
+        let mut tree_hashes = 0u64;
+        let mut next_checkpoint = 0usize;
+        checkpoints.retain(|(s, _, _)| *s <= size);
+        let mut tree_stmt = self
+            .conn
+            .prepare("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, record, salt, leaf FROM events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let mut expected = 0u64;
+        while let Some(row) = rows.next()? {
+            let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
+            let record: String = row.get(1)?;
+            let salt: Vec<u8> = row.get(2)?;
+            let leaf: Vec<u8> = row.get(3)?;
+            if seq != expected {
+                push(&mut problems, Some(expected), format!("event {expected} is missing (next stored is {seq})"));
+                break;
+            }
+            if salt.len() != 32 {
+                push(&mut problems, Some(seq), format!("event {seq}: salt is {} bytes, not 32", salt.len()));
+            }
+            match Recorded::from_json(&record) {
+                Ok(r) if r.seq == seq => {}
+                Ok(r) => push(&mut problems, Some(seq), format!("event {seq}: the record says it is event {}", r.seq)),
+                Err(e) => push(&mut problems, Some(seq), format!("event {seq}: the record is not a valid event: {e}")),
+            }
+            let computed = leaf_bytes(seq, &salt, &record);
+            if computed != leaf {
+                push(&mut problems, Some(seq), format!("event {seq}: the stored leaf does not commit to the stored record and salt"));
+            }
+            for (level, idx, hash) in frontier.append(leaf_hash(&computed)) {
+                tree_hashes += 1;
+                let stored: Option<Vec<u8>> = tree_stmt
+                    .query_row(params![level, to_i64(idx)], |r| r.get(0))
+                    .optional()?;
+                if stored.as_deref() != Some(&hash[..]) {
+                    let first = idx << level;
+                    let what = if stored.is_none() { "is missing" } else { "does not match the leaves below it" };
+                    push(&mut problems, Some(first), format!("tree hash at level {level} index {idx} (events {first}..{}) {what}", ((idx + 1) << level) - 1));
+                }
+            }
+            let n = frontier.size();
+            while next_checkpoint < checkpoints.len() && checkpoints[next_checkpoint].0 == n {
+                let (_, root, note) = &checkpoints[next_checkpoint];
+                let computed_root = frontier.root();
+                let note_root = Checkpoint::open(note, std::slice::from_ref(&verifier)).map(|(c, _)| c.root).ok();
+                if root.as_slice() != computed_root || note_root.is_some_and(|r| r != computed_root) {
+                    push(&mut problems, Some(n - 1), format!("checkpoint at size {n}: its root is not the root of the first {n} events"));
+                }
+                next_checkpoint += 1;
+            }
+            if let Some(cp) = &external
+                && cp.size == n
+                && cp.root != frontier.root()
+            {
+                push(&mut problems, Some(n - 1), format!("the given checkpoint at size {n} is not consistent with this log: the first {n} events were changed"));
+            }
+            expected += 1;
+        }
+        let stored_tree: i64 = self.conn.query_row("SELECT count(*) FROM tree", [], |r| r.get(0))?;
+        if to_i64(tree_hashes) != stored_tree {
+            push(&mut problems, None, format!("the tree table holds {stored_tree} hashes; the log needs {tree_hashes}"));
+        }
+        problems.sort_by_key(|p| p.seq.unwrap_or(u64::MAX));
+        Ok(VerifyReport {
+            events: expected,
+            tree_hashes,
+            checkpoints: checkpoint_count,
+            external_checkpoint_size: external.filter(|c| c.size <= size).map(|c| c.size),
+            problems,
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! Read-only questions to the register: where is this person, their whole file, the population.
+
+use std::collections::BTreeMap;
+
+use habeas_domain::*;
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// One event of a person's file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEvent {
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Text>,
+    pub event: Event,
+}
+
+/// A person's whole file: who they are, where they are, every episode and every event.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonFile {
+    pub register_no: RegisterNo,
+    pub whereabouts: Option<Whereabouts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<habeas_domain::model::Identity>,
+    pub episodes: Vec<Episode>,
+    pub events: Vec<FileEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UnitPopulation {
+    pub unit: String,
+    pub name: Option<String>,
+    pub cells: u64,
+    pub places: u64,
+    pub beds: u64,
+    /// In a cell of this unit.
+    pub held: u64,
+    /// Percentage of places taken (`held / places`), when the unit has places.
+    pub occupancy_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FacilityPopulation {
+    pub facility: String,
+    pub name: String,
+    pub official_capacity: u64,
+    /// Held by the facility: in its cells, not yet placed, or temporarily absent.
+    pub held: u64,
+    pub absent: u64,
+    /// Admitted but not (yet) placed in a cell.
+    pub unplaced: u64,
+    pub occupancy_pct: Option<f64>,
+    pub units: Vec<UnitPopulation>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Population {
+    /// The time the figures are for (absent: now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
+    /// Everyone held by the register: in facilities, absent, or in transit.
+    pub total: u64,
+    pub in_transit: u64,
+    pub facilities: Vec<FacilityPopulation>,
+}
+
+fn pct(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| ((n as f64) * 1000.0 / (d as f64)).round() / 10.0)
+}
+
+impl Store {
+    /// Where the person is now; `None` if the register has never held them.
+    pub fn whereabouts(&self, register_no: &RegisterNo) -> Result<Option<Whereabouts>, StoreError> {
+        Ok(self.person(register_no)?.and_then(|p| p.whereabouts()))
+    }
+
+    /// The person as the current-state tables hold them.
+    pub fn person(&self, register_no: &RegisterNo) -> Result<Option<Person>, StoreError> {
+        let data: Option<String> = self
+            .conn
+            .prepare_cached("SELECT data FROM persons WHERE register_no = ?1")?
+            .query_row([register_no.as_str()], |r| r.get(0))
+            .optional()?;
+        data.map(|d| {
+            serde_json::from_str(&d).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                detail: format!("persons row {register_no}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// The person's whole file, with every event about them in log order.
+    pub fn person_file(&self, register_no: &RegisterNo) -> Result<Option<PersonFile>, StoreError> {
+        let Some(person) = self.person(register_no)? else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, record FROM events WHERE subject = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([register_no.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, record) = row?;
+            let seq = u64::try_from(seq).unwrap_or(0);
+            let r = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
+                seq,
+                detail: format!("record does not parse: {e}"),
+            })?;
+            events.push(FileEvent {
+                seq,
+                recorded_at: r.recorded_at,
+                actor: r.actor,
+                event: r.event,
+            });
+        }
+        Ok(Some(PersonFile {
+            register_no: person.register_no.clone(),
+            whereabouts: person.whereabouts(),
+            identity: person.identity.clone(),
+            episodes: person.episodes,
+            events,
+        }))
+    }
+
+    /// Population by facility and unit, now or at a past time, with capacity and occupancy.
+    pub fn population(&self, at: Option<Timestamp>) -> Result<Population, StoreError> {
+        // (facility, unit, status) -> count; unit empty when not in a cell.
+        let mut counts: BTreeMap<(Option<String>, Option<String>, String), u64> = BTreeMap::new();
+        {
+            let (sql, at_us) = match at {
+                None => (
+                    "SELECT facility, unit, status, count(*) FROM persons
+                     WHERE status IN ('in_custody', 'absent', 'in_transit')
+                     GROUP BY facility, unit, status",
+                    None,
+                ),
+                Some(t) => (
+                    "SELECT facility, unit, status, count(*) FROM stays
+                     WHERE from_us <= ?1 AND (until_us IS NULL OR until_us > ?1)
+                     GROUP BY facility, unit, status",
+                    Some(t.as_microsecond()),
+                ),
+            };
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows = match at_us {
+                None => stmt.query([])?,
+                Some(t) => stmt.query(params![t])?,
+            };
+            while let Some(r) = rows.next()? {
+                let n: i64 = r.get(3)?;
+                counts.insert((r.get(0)?, r.get(1)?, r.get(2)?), u64::try_from(n).unwrap_or(0));
+            }
+        }
+        let state = self.state();
+        let mut facilities = Vec::new();
+        let mut total = 0;
+        let mut in_transit = 0;
+        for ((facility, _, status), n) in &counts {
+            total += n;
+            if status == "in_transit" || facility.is_none() {
+                in_transit += n;
+            }
+        }
+        for (code, f) in &state.facilities {
+            let mut fp = FacilityPopulation {
+                facility: code.to_string(),
+                name: f.name.to_string(),
+                official_capacity: u64::from(f.official_capacity),
+                held: 0,
+                absent: 0,
+                unplaced: 0,
+                occupancy_pct: None,
+                units: Vec::new(),
+            };
+            for ((fac, unit, status), n) in &counts {
+                if fac.as_deref() != Some(code.as_str()) {
+                    continue;
+                }
+                fp.held += n;
+                match (status.as_str(), unit) {
+                    ("absent", _) => fp.absent += n,
+                    (_, None) => fp.unplaced += n,
+                    _ => {}
+                }
+            }
+            for (path, unit) in state.units.iter().filter(|(p, _)| &p.facility == code) {
+                let key = path.to_string();
+                let (mut cells, mut places, mut beds) = (0, 0, 0);
+                for cell in state.cells.values().filter(|c| c.cell.unit_path() == *path) {
+                    cells += 1;
+                    places += u64::from(cell.places);
+                    beds += u64::from(cell.beds);
+                }
+                let held = counts
+                    .iter()
+                    .filter(|((_, u, s), _)| u.as_deref() == Some(key.as_str()) && s == "in_custody")
+                    .map(|(_, n)| n)
+                    .sum();
+                fp.units.push(UnitPopulation {
+                    unit: key,
+                    name: Some(unit.name.to_string()),
+                    cells,
+                    places,
+                    beds,
+                    held,
+                    occupancy_pct: pct(held, places),
+                });
+            }
+            fp.occupancy_pct = pct(fp.held, fp.official_capacity);
+            facilities.push(fp);
+        }
+        Ok(Population {
+            at,
+            total,
+            in_transit,
+            facilities,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! The SQLite schema: the log (append-only by trigger) and the current-state tables.
+
+/// Bumped on every change to the schema; `open` refuses a register of another version.
+pub const SCHEMA_VERSION: &str = "1";
+/// Written in `meta.format`: tells a habeas register from any other SQLite file.
+pub const FORMAT: &str = "habeas-register";
+
+pub const CREATE: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The log. seq is the leaf index. `record` is the canonical JSON of the event, `salt` the
+-- 32 random bytes of its commitment, `leaf` the exact bytes whose hash is in the tree.
+CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY,
+    type           TEXT    NOT NULL,
+    subject        TEXT,
+    at_us          INTEGER,
+    recorded_at_us INTEGER NOT NULL,
+    record         TEXT    NOT NULL,
+    salt           BLOB    NOT NULL,
+    leaf           BLOB    NOT NULL
+);
+CREATE INDEX events_subject ON events(subject) WHERE subject IS NOT NULL;
+
+-- Hashes of complete full subtrees: (level, idx) covers leaves idx*2^level .. (idx+1)*2^level-1.
+CREATE TABLE tree (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+-- Every checkpoint ever signed, as the signed note.
+CREATE TABLE checkpoints (
+    size      INTEGER PRIMARY KEY,
+    root      BLOB    NOT NULL,
+    note      TEXT    NOT NULL,
+    signed_at TEXT    NOT NULL
+);
+
+-- Nothing in the log is ever updated or deleted: the database itself refuses it.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: events cannot be updated'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: events cannot be deleted'); END;
+CREATE TRIGGER tree_no_update BEFORE UPDATE ON tree
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: tree hashes cannot be updated'); END;
+CREATE TRIGGER tree_no_delete BEFORE DELETE ON tree
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: tree hashes cannot be deleted'); END;
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: checkpoints cannot be updated'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'the log is append-only: checkpoints cannot be deleted'); END;
+
+-- Current state: a cache of the log, rebuilt by `habeas rebuild`. `data` holds the domain
+-- entity as JSON; the other columns are what queries filter on.
+CREATE TABLE facilities (code TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE units (path TEXT PRIMARY KEY, facility TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE cells (
+    path TEXT PRIMARY KEY, facility TEXT NOT NULL, unit TEXT NOT NULL,
+    places INTEGER NOT NULL, beds INTEGER NOT NULL, area_m2 REAL, data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE court_orders (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE agreements (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE transfers (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE persons (
+    register_no  TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    facility     TEXT,
+    unit         TEXT,
+    cell         TEXT,
+    since_us     INTEGER NOT NULL,
+    family_names TEXT,
+    given_names  TEXT,
+    date_of_birth TEXT,
+    data         TEXT NOT NULL
+);
+CREATE INDEX persons_family_names ON persons(family_names);
+-- Every stay (a period with one whereabouts), for the population at any date.
+CREATE TABLE stays (
+    register_no TEXT    NOT NULL,
+    idx         INTEGER NOT NULL,
+    episode     INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    facility    TEXT,
+    unit        TEXT,
+    cell        TEXT,
+    from_us     INTEGER NOT NULL,
+    until_us    INTEGER,
+    seq         INTEGER NOT NULL,
+    PRIMARY KEY (register_no, idx)
+) WITHOUT ROWID;
+"#;
+
+/// The current-state tables, in the order `rebuild` clears them.
+pub const STATE_TABLES: &[&str] = &[
+    "facilities",
+    "units",
+    "cells",
+    "court_orders",
+    "agreements",
+    "transfers",
+    "persons",
+    "stays",
+];

@@ -1,0 +1,768 @@
+//! The Store: opens a register, runs commands through the domain, and writes the events, their
+//! leaves and tree hashes, the current-state tables and a signed checkpoint in one transaction.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use habeas_domain::*;
+use habeas_ledger::{Checkpoint, Frontier, HashReader, Hash, Signer, Verifier, leaf_hash};
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::error::StoreError;
+use crate::schema;
+
+/// The first line of every leaf: names the leaf format so it can evolve.
+pub const LEAF_PREFIX: &str = "habeas-entry/v1";
+
+/// The leaf for an event: a commitment to the record, never the record itself, so a mirror of
+/// the leaves learns nothing personal (DESIGN §5).
+pub fn leaf_bytes(seq: u64, salt: &[u8], record: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(record.as_bytes());
+    let commitment = STANDARD.encode(h.finalize());
+    format!("{LEAF_PREFIX}\n{seq}\n{commitment}\n").into_bytes()
+}
+
+/// The outcome of one submitted command: the sequence numbers of its events, or a refusal.
+pub type Outcome = Result<Vec<u64>, Refusal>;
+
+/// A signed checkpoint, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+}
+
+/// Reads stored tree hashes for the ledger's proofs.
+pub(crate) struct SqlTree<'c>(pub &'c Connection);
+
+impl HashReader for SqlTree<'_> {
+    type Error = rusqlite::Error;
+    fn read_hash(&self, level: u8, index: u64) -> Result<Hash, rusqlite::Error> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
+        let blob: Vec<u8> = stmt.query_row(params![level, to_i64(index)], |r| r.get(0))?;
+        Hash::try_from(blob.as_slice()).map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Blob,
+                format!("tree hash ({level}, {index}) is {} bytes, not 32", blob.len()).into(),
+            )
+        })
+    }
+}
+
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A register on SQLite.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    signer: Signer,
+    pub(crate) origin: String,
+    frontier: Frontier,
+    /// The domain state: every place, order, agreement and transfer; persons on demand.
+    state: State,
+    /// Per person in `state.persons`: how many stays the table already holds.
+    saved_stays: HashMap<RegisterNo, usize>,
+    dirty: Dirty,
+    in_tx: bool,
+    clock: Box<dyn Fn() -> Timestamp + Send>,
+    /// Persons kept in memory between transactions, at most.
+    pub person_cache_limit: usize,
+}
+
+#[derive(Default)]
+struct Dirty {
+    facilities: BTreeSet<FacilityCode>,
+    units: BTreeSet<UnitPath>,
+    cells: BTreeSet<CellPath>,
+    persons: HashSet<RegisterNo>,
+    court_orders: BTreeSet<OrderId>,
+    agreements: BTreeSet<AgreementId>,
+    transfers: BTreeSet<TransferId>,
+}
+
+/// The path of the signing key beside a database file.
+pub fn key_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".key");
+    PathBuf::from(s)
+}
+
+impl Store {
+    /// Creates a new register at `path` with a new signing key beside it (`PATH.key`, mode
+    /// 0600). The origin names the log in every checkpoint (e.g. `example.org/habeas/sv`).
+    pub fn create(path: &Path, origin: &str) -> Result<Store, StoreError> {
+        habeas_ledger::validate_key_name(origin).map_err(|e| StoreError::BadOrigin {
+            origin: origin.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let key_file = key_path(path);
+        if path.exists() {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        if key_file.exists() {
+            return Err(StoreError::AlreadyExists { path: key_file });
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| StoreError::Random(e.to_string()))?;
+        let signer = Signer::from_seed(origin, seed).map_err(|e| StoreError::BadOrigin {
+            origin: origin.to_owned(),
+            detail: e.to_string(),
+        })?;
+        write_private_key(&key_file, &signer.to_private_key())?;
+
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        let result = (|| -> Result<(), StoreError> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute_batch(schema::CREATE)?;
+            let mut ins = conn.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
+            ins.execute(params!["format", schema::FORMAT])?;
+            ins.execute(params!["schema_version", schema::SCHEMA_VERSION])?;
+            ins.execute(params!["origin", origin])?;
+            ins.execute(params!["verifier_key", signer.verifier_key()])?;
+            drop(ins);
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            drop(conn);
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(&key_file);
+            return Err(e);
+        }
+        drop(conn);
+        Store::open(path)
+    }
+
+    /// Opens an existing register; never creates one.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound {
+                path: path.to_owned(),
+            });
+        }
+        let not_register = |detail: String| StoreError::NotARegister {
+            path: path.to_owned(),
+            detail,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| not_register(e.to_string()))?;
+        let meta = read_meta(&conn).map_err(|e| not_register(e.to_string()))?;
+        if meta.get("format").map(String::as_str) != Some(schema::FORMAT) {
+            return Err(not_register("it has no habeas meta table".into()));
+        }
+        let version = meta.get("schema_version").cloned().unwrap_or_default();
+        if version != schema::SCHEMA_VERSION {
+            return Err(StoreError::WrongVersion {
+                path: path.to_owned(),
+                found: version,
+                expected: schema::SCHEMA_VERSION,
+            });
+        }
+        configure(&conn)?;
+        let origin = meta.get("origin").cloned().unwrap_or_default();
+        let key_file = key_path(path);
+        let key_text = std::fs::read_to_string(&key_file).map_err(|e| StoreError::Key {
+            path: key_file.clone(),
+            detail: e.to_string(),
+        })?;
+        let signer = Signer::from_private_key(key_text.trim()).map_err(|e| StoreError::Key {
+            path: key_file.clone(),
+            detail: e.to_string(),
+        })?;
+        if Some(&signer.verifier_key()) != meta.get("verifier_key") || signer.name() != origin {
+            return Err(StoreError::Key {
+                path: key_file,
+                detail: "this key is not the register's signing key".into(),
+            });
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            signer,
+            origin,
+            frontier: Frontier::empty(),
+            state: State::default(),
+            saved_stays: HashMap::new(),
+            dirty: Dirty::default(),
+            in_tx: false,
+            clock: Box::new(Timestamp::now),
+            person_cache_limit: 50_000,
+        };
+        store.reload()?;
+        Ok(store)
+    }
+
+    /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
+    pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + 'static) {
+        self.clock = Box::new(clock);
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The verifier key (`name+hex(keyID)+base64(0x01||pubkey)`).
+    pub fn verifier_key(&self) -> String {
+        self.signer.verifier_key()
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    /// Number of events in the log (= leaves in the tree).
+    pub fn log_size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The in-memory state (places, orders, agreements, transfers, and the loaded persons).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Drops every cache and reloads the log head and the small tables.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let size = stored_log_size(&self.conn)?;
+        self.frontier = Frontier::load(&SqlTree(&self.conn), size)
+            .map_err(|e| StoreError::Ledger(format!("loading the tree head: {e}")))?;
+        self.state = State::default();
+        self.saved_stays.clear();
+        self.dirty = Dirty::default();
+        load_all(&self.conn, "SELECT data FROM facilities", |f: Facility| {
+            self.state.facilities.insert(f.facility.clone(), f);
+        })?;
+        load_all(&self.conn, "SELECT data FROM units", |u: Unit| {
+            self.state.units.insert(u.unit.clone(), u);
+        })?;
+        load_all(&self.conn, "SELECT data FROM cells", |c: Cell| {
+            self.state.cells.insert(c.cell.clone(), c);
+        })?;
+        load_all(&self.conn, "SELECT data FROM court_orders", |o: CourtOrder| {
+            self.state.court_orders.insert(o.order.clone(), o);
+        })?;
+        load_all(&self.conn, "SELECT data FROM agreements", |a: Agreement| {
+            self.state.agreements.insert(a.terms.agreement.clone(), a);
+        })?;
+        load_all(&self.conn, "SELECT data FROM transfers", |t: Transfer| {
+            self.state.transfers.insert(t.transfer.clone(), t);
+        })?;
+        Ok(())
+    }
+
+    // --- writing ------------------------------------------------------------------------
+
+    /// Opens a write transaction (`BEGIN IMMEDIATE`: one writer at a time). If another process
+    /// appended since we last looked, the caches are reloaded first, so this store can never
+    /// fork the tree.
+    pub fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_tx = true;
+        let size = match stored_log_size(&self.conn) {
+            Ok(s) => s,
+            Err(e) => {
+                self.rollback()?;
+                return Err(e);
+            }
+        };
+        if size != self.frontier.size() {
+            if let Err(e) = self.reload() {
+                self.rollback()?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides one command against the state and, if accepted, appends its events. A refusal
+    /// changes nothing. Must be inside `begin`/`commit`.
+    pub fn submit(&mut self, submission: &Submission) -> Result<Outcome, StoreError> {
+        if !self.in_tx {
+            return Err(StoreError::NoTransaction);
+        }
+        for register_no in submission.command.register_nos() {
+            self.ensure_person(register_no)?;
+        }
+        let recorded_at = (self.clock)();
+        let ctx = Context { recorded_at };
+        let events = match decide(&self.state, &submission.command, &ctx) {
+            Ok(events) => events,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let mut seqs = Vec::with_capacity(events.len());
+        for event in events {
+            let recorded = Recorded {
+                seq: self.frontier.size(),
+                recorded_at,
+                actor: submission.actor.clone(),
+                event,
+            };
+            self.append(&recorded)?;
+            seqs.push(recorded.seq);
+        }
+        Ok(Ok(seqs))
+    }
+
+    /// Writes one event to the log and folds it into the state.
+    fn append(&mut self, recorded: &Recorded) -> Result<(), StoreError> {
+        let record = recorded.canonical_json();
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::Random(e.to_string()))?;
+        let leaf = leaf_bytes(recorded.seq, &salt, &record);
+        let seq = to_i64(recorded.seq);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                seq,
+                recorded.event.type_name(),
+                recorded.event.register_no().map(RegisterNo::as_str),
+                recorded.event.at().map(|t| t.as_microsecond()),
+                recorded.recorded_at.as_microsecond(),
+                record,
+                &salt[..],
+                leaf,
+            ])?;
+        // Apply before touching the frontier: if the state rejects the event, nothing of it
+        // reaches the tree (the caller rolls the transaction back).
+        apply(&mut self.state, recorded)?;
+        self.mark_dirty(&recorded.event);
+        let nodes = self.frontier.append(leaf_hash(&leaf));
+        let mut ins = self
+            .conn
+            .prepare_cached("INSERT INTO tree (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+        for (level, idx, hash) in nodes {
+            ins.execute(params![level, to_i64(idx), &hash[..]])?;
+        }
+        Ok(())
+    }
+
+    /// Writes back the changed state, signs a checkpoint if the log grew, and commits. Returns
+    /// the new checkpoint, if any.
+    pub fn commit(&mut self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        if !self.in_tx {
+            return Err(StoreError::NoTransaction);
+        }
+        let result = (|| {
+            self.write_back()?;
+            let checkpoint = self.sign_checkpoint_if_grown()?;
+            self.conn.execute_batch("COMMIT")?;
+            Ok(checkpoint)
+        })();
+        match result {
+            Ok(checkpoint) => {
+                self.in_tx = false;
+                if self.state.persons.len() > self.person_cache_limit {
+                    self.state.persons.clear();
+                    self.saved_stays.clear();
+                }
+                Ok(checkpoint)
+            }
+            Err(e) => {
+                self.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Abandons the transaction: nothing of it stays, in the database or in memory.
+    pub fn rollback(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            self.in_tx = false;
+            // A failed COMMIT may already have ended the transaction.
+            if !self.conn.is_autocommit() {
+                self.conn.execute_batch("ROLLBACK")?;
+            }
+        }
+        self.reload()
+    }
+
+    /// One batch in one transaction: every accepted command is applied, refused ones are
+    /// reported. With `atomic`, any refusal rolls the whole batch back.
+    pub fn submit_batch(
+        &mut self,
+        submissions: &[Submission],
+        atomic: bool,
+    ) -> Result<(Vec<Outcome>, Option<SignedCheckpoint>), StoreError> {
+        self.begin()?;
+        let mut outcomes = Vec::with_capacity(submissions.len());
+        for s in submissions {
+            match self.submit(s) {
+                Ok(o) => outcomes.push(o),
+                Err(e) => {
+                    self.rollback()?;
+                    return Err(e);
+                }
+            }
+        }
+        if atomic && outcomes.iter().any(Result::is_err) {
+            self.rollback()?;
+            return Ok((outcomes, None));
+        }
+        let checkpoint = self.commit()?;
+        Ok((outcomes, checkpoint))
+    }
+
+    fn sign_checkpoint_if_grown(&mut self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let size = self.frontier.size();
+        let last: Option<i64> = self
+            .conn
+            .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))?;
+        if size == 0 || last.is_some_and(|l| l >= to_i64(size)) {
+            return Ok(None);
+        }
+        let root = self.frontier.root();
+        let checkpoint = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
+        let note = checkpoint
+            .sign(&[&self.signer])
+            .map_err(|e| StoreError::Ledger(format!("signing the checkpoint: {e}")))?;
+        self.conn.execute(
+            "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?1, ?2, ?3, ?4)",
+            params![to_i64(size), &root[..], note, (self.clock)().to_string()],
+        )?;
+        Ok(Some(SignedCheckpoint { size, root, note }))
+    }
+
+    /// Loads a person into the working state, if the register knows them.
+    fn ensure_person(&mut self, register_no: &RegisterNo) -> Result<(), StoreError> {
+        if self.state.persons.contains_key(register_no) {
+            return Ok(());
+        }
+        let data: Option<String> = self
+            .conn
+            .prepare_cached("SELECT data FROM persons WHERE register_no = ?1")?
+            .query_row([register_no.as_str()], |r| r.get(0))
+            .optional()?;
+        if let Some(data) = data {
+            let person: Person = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                detail: format!("persons row {register_no}: {e}"),
+            })?;
+            let stays = person.episodes.iter().map(|e| e.stays.len()).sum();
+            self.saved_stays.insert(register_no.clone(), stays);
+            self.state.persons.insert(register_no.clone(), person);
+        }
+        Ok(())
+    }
+
+    fn mark_dirty(&mut self, event: &Event) {
+        let d = &mut self.dirty;
+        match event {
+            Event::FacilityRegistered(e) => {
+                d.facilities.insert(e.facility.clone());
+            }
+            Event::UnitRegistered(e) => {
+                d.units.insert(UnitPath {
+                    facility: e.facility.clone(),
+                    unit: e.unit.clone(),
+                });
+            }
+            Event::CellRegistered(e) => {
+                d.cells.insert(e.cell.clone());
+            }
+            Event::CourtOrderRecorded(e) => {
+                d.court_orders.insert(e.order.clone());
+            }
+            Event::CourtOrderLifted(e) => {
+                d.court_orders.insert(e.order.clone());
+            }
+            Event::AgreementRecorded(e) => {
+                d.agreements.insert(e.agreement.clone());
+            }
+            Event::TransferOrdered(e) => {
+                d.transfers.insert(e.transfer.clone());
+                d.persons.insert(e.register_no.clone());
+            }
+            other => {
+                if let Some(r) = other.register_no() {
+                    d.persons.insert(r.clone());
+                }
+            }
+        }
+    }
+
+    /// Writes every entity changed in this transaction to the current-state tables.
+    fn write_back(&mut self) -> Result<(), StoreError> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let c = &self.conn;
+        for code in &dirty.facilities {
+            if let Some(f) = self.state.facilities.get(code) {
+                c.prepare_cached("INSERT OR REPLACE INTO facilities (code, data) VALUES (?1, ?2)")?
+                    .execute(params![code.as_str(), to_json(f)])?;
+            }
+        }
+        for path in &dirty.units {
+            if let Some(u) = self.state.units.get(path) {
+                c.prepare_cached(
+                    "INSERT OR REPLACE INTO units (path, facility, data) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![
+                    path.to_string(),
+                    path.facility.as_str(),
+                    to_json(u)
+                ])?;
+            }
+        }
+        for path in &dirty.cells {
+            if let Some(cell) = self.state.cells.get(path) {
+                c.prepare_cached(
+                    "INSERT OR REPLACE INTO cells (path, facility, unit, places, beds, area_m2, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    path.to_string(),
+                    path.facility.as_str(),
+                    path.unit_path().to_string(),
+                    cell.places,
+                    cell.beds,
+                    cell.area_m2,
+                    to_json(cell)
+                ])?;
+            }
+        }
+        for id in &dirty.court_orders {
+            if let Some(o) = self.state.court_orders.get(id) {
+                c.prepare_cached("INSERT OR REPLACE INTO court_orders (id, data) VALUES (?1, ?2)")?
+                    .execute(params![id.as_str(), to_json(o)])?;
+            }
+        }
+        for id in &dirty.agreements {
+            if let Some(a) = self.state.agreements.get(id) {
+                c.prepare_cached("INSERT OR REPLACE INTO agreements (id, data) VALUES (?1, ?2)")?
+                    .execute(params![id.as_str(), to_json(a)])?;
+            }
+        }
+        for id in &dirty.transfers {
+            if let Some(t) = self.state.transfers.get(id) {
+                c.prepare_cached("INSERT OR REPLACE INTO transfers (id, data) VALUES (?1, ?2)")?
+                    .execute(params![id.as_str(), to_json(t)])?;
+            }
+        }
+        for register_no in &dirty.persons {
+            let Some(person) = self.state.persons.get(register_no) else {
+                continue;
+            };
+            let saved = self.saved_stays.get(register_no).copied().unwrap_or(0);
+            let total = write_person(c, person, saved)?;
+            self.saved_stays.insert(register_no.clone(), total);
+        }
+        Ok(())
+    }
+
+    // --- rebuild ------------------------------------------------------------------------
+
+    /// Drops the current-state tables and re-derives them from the log, in one transaction
+    /// (DESIGN §1, principle 3). Returns the number of events replayed.
+    pub fn rebuild(&mut self) -> Result<u64, StoreError> {
+        self.begin()?;
+        let result = self.rebuild_inner();
+        match result {
+            Ok(n) => {
+                self.commit()?;
+                Ok(n)
+            }
+            Err(e) => {
+                self.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    fn rebuild_inner(&mut self) -> Result<u64, StoreError> {
+        for table in schema::STATE_TABLES {
+            self.conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        self.state = State::default();
+        self.saved_stays.clear();
+        self.dirty = Dirty::default();
+        let size = self.frontier.size();
+        let mut seq = 0u64;
+        const CHUNK: u64 = 10_000;
+        while seq < size {
+            let records: Vec<(u64, String)> = {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT seq, record FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+                let rows = stmt.query_map(params![to_i64(seq), to_i64(CHUNK)], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?;
+                rows.map(|r| r.map(|(s, rec)| (u64::try_from(s).unwrap_or(0), rec)))
+                    .collect::<Result<_, _>>()?
+            };
+            if records.is_empty() {
+                break;
+            }
+            for (s, record) in records {
+                if s != seq {
+                    return Err(StoreError::Corrupt {
+                        seq,
+                        detail: format!("the log jumps from {seq} to {s}"),
+                    });
+                }
+                let recorded = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    detail: format!("record does not parse: {e}"),
+                })?;
+                if let Some(r) = recorded.event.register_no() {
+                    self.ensure_person(r)?;
+                }
+                apply(&mut self.state, &recorded)?;
+                self.mark_dirty(&recorded.event);
+                seq += 1;
+            }
+            self.write_back()?;
+            if self.state.persons.len() > self.person_cache_limit {
+                self.state.persons.clear();
+                self.saved_stays.clear();
+            }
+        }
+        Ok(seq)
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // WAL + synchronous=FULL: a committed batch survives a crash or power loss.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn read_meta(conn: &Connection) -> Result<HashMap<String, String>, rusqlite::Error> {
+    let mut stmt = conn.prepare("SELECT key, value FROM meta")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+pub(crate) fn stored_log_size(conn: &Connection) -> Result<u64, StoreError> {
+    let max: Option<i64> = conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
+    Ok(max.map_or(0, |m| u64::try_from(m).unwrap_or(0) + 1))
+}
+
+fn load_all<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(T),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let data: String = row.get(0)?;
+        let value = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+            seq: 0,
+            detail: format!("{sql}: {e}"),
+        })?;
+        f(value);
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Writes a person's row and the stays from the last saved one on (it may have been closed).
+/// Returns the number of stays now saved.
+fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usize, StoreError> {
+    let w = person.whereabouts();
+    let id = person.identity.as_ref();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO persons (register_no, status, facility, unit, cell, since_us,
+         family_names, given_names, date_of_birth, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        person.register_no.as_str(),
+        w.as_ref().map_or("released", |w| w.status.as_str()),
+        w.as_ref().and_then(|w| w.facility.as_ref()).map(FacilityCode::as_str),
+        w.as_ref().and_then(|w| w.unit.as_ref()).map(|u| u.to_string()),
+        w.as_ref().and_then(|w| w.cell.as_ref()).map(|c| c.to_string()),
+        w.as_ref().map_or(0, |w| w.since.as_microsecond()),
+        id.map(|i| i.family_names.as_str()),
+        id.map(|i| i.given_names.as_str()),
+        id.and_then(|i| i.date_of_birth).map(|d| d.to_string()),
+        to_json(person),
+    ])?;
+    let mut idx = 0usize;
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO stays (register_no, idx, episode, status, facility, unit, cell,
+         from_us, until_us, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for episode in &person.episodes {
+        for stay in &episode.stays {
+            if idx + 1 >= saved {
+                stmt.execute(params![
+                    person.register_no.as_str(),
+                    to_i64(idx as u64),
+                    episode.number,
+                    stay.status.as_str(),
+                    stay.facility.as_ref().map(FacilityCode::as_str),
+                    stay.cell.as_ref().map(|c| c.unit_path().to_string()),
+                    stay.cell.as_ref().map(|c| c.to_string()),
+                    stay.from.as_microsecond(),
+                    stay.until.map(|t| t.as_microsecond()),
+                    to_i64(stay.seq),
+                ])?;
+            }
+            idx += 1;
+        }
+    }
+    Ok(idx)
+}
+
+#[cfg(unix)]
+fn write_private_key(path: &Path, key: &str) -> Result<(), StoreError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| StoreError::Key {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    f.write_all(format!("{key}\n").as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private_key(path: &Path, key: &str) -> Result<(), StoreError> {
+    std::fs::write(path, format!("{key}\n"))?;
+    Ok(())
+}
