@@ -85,7 +85,7 @@ pub struct ContactPerson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,
-    expecting = "an object {\"facility\": CODE} or {\"jurisdiction\": TEXT, \"authority\": TEXT}"
+    expecting = "must be {\"facility\": CODE} or {\"jurisdiction\": TEXT, \"authority\": TEXT}"
 )]
 pub enum Destination {
     Facility { facility: FacilityCode },
@@ -139,7 +139,7 @@ pub enum CourtOrderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,
-    expecting = "an object {\"register_nos\": [..]} or {\"legal_basis_reference\": TEXT}"
+    expecting = "must be {\"register_nos\": [..]} or {\"legal_basis_reference\": TEXT}"
 )]
 pub enum AppliesTo {
     RegisterNos {

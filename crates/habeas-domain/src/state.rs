@@ -312,9 +312,13 @@ impl CourtOrder {
 
     /// How a refusal or a finding names the order.
     pub fn describe(&self) -> String {
+        let kind = serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         format!(
-            "court order {} ({:?}) of {}, case {}, issued {} (event {})",
-            self.order, self.kind, self.court, self.case, self.issued_at, self.seq
+            "court order {} ({kind}) of {}, case {}, issued {} (event {})",
+            self.order, self.court, self.case, self.issued_at, self.seq
         )
     }
 }

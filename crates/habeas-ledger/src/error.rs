@@ -174,6 +174,21 @@ pub enum NoteError {
     },
 }
 
+impl NoteError {
+    /// Renumbers line-carrying errors for a note embedded after `offset` lines of another text.
+    pub(crate) fn shift_lines(self, offset: usize) -> Self {
+        match self {
+            NoteError::ControlCharacter { line, code } => {
+                NoteError::ControlCharacter { line: line + offset, code }
+            }
+            NoteError::MalformedSignatureLine { line, reason } => {
+                NoteError::MalformedSignatureLine { line: line + offset, reason }
+            }
+            other => other,
+        }
+    }
+}
+
 /// A checkpoint, inclusion receipt or witness request is malformed or does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
@@ -259,4 +274,21 @@ pub enum FormatError {
     /// The embedded proof does not verify.
     #[error("proof: {0}")]
     Proof(#[from] ProofError),
+}
+
+impl FormatError {
+    /// Renumbers line-carrying errors for a text embedded after `offset` lines of another.
+    pub(crate) fn shift_lines(self, offset: usize) -> Self {
+        use FormatError as F;
+        match self {
+            F::ControlCharacter { line, code } => F::ControlCharacter { line: line + offset, code },
+            F::BadNumber { line, what, value } => F::BadNumber { line: line + offset, what, value },
+            F::BadBase64 { line } => F::BadBase64 { line: line + offset },
+            F::BadHashLength { line, got } => F::BadHashLength { line: line + offset, got },
+            F::EmptyExtensionLine { line } => F::EmptyExtensionLine { line: line + offset },
+            F::UnexpectedLine { line, expected } => F::UnexpectedLine { line: line + offset, expected },
+            F::Note(e) => F::Note(e.shift_lines(offset)),
+            other => other,
+        }
+    }
 }

@@ -78,18 +78,19 @@ impl<'a> Lines<'a> {
             hashes.push(parse_hash_line(l, self.line)?);
         }
         let checkpoint = self.rest;
-        check_checkpoint_note(checkpoint)?;
+        check_checkpoint_note(checkpoint, self.line)?;
         Ok((hashes, checkpoint))
     }
 }
 
 /// The embedded note must be a syntactically valid signed note carrying a checkpoint.
-fn check_checkpoint_note(note: &str) -> Result<(), FormatError> {
+/// Errors carry line numbers of the whole text (the note starts after `offset` lines).
+fn check_checkpoint_note(note: &str, offset: usize) -> Result<(), FormatError> {
     if note.is_empty() {
         return Err(FormatError::MissingCheckpoint);
     }
-    let parsed = Note::parse(note)?;
-    Checkpoint::parse(&parsed.text)?;
+    let parsed = Note::parse(note).map_err(|e| e.shift_lines(offset))?;
+    Checkpoint::parse(&parsed.text).map_err(|e| e.shift_lines(offset))?;
     Ok(())
 }
 

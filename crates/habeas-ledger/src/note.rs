@@ -34,10 +34,9 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
 
 /// Splits `name+hex8+base64` into its parts and checks the name and the hex id.
 fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>), NoteError> {
-    let mut parts = s.split('+');
-    let (Some(name), Some(hex), Some(b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // The base64 key may itself contain '+', so split off only name and id.
+    let mut parts = s.splitn(3, '+');
+    let (Some(name), Some(hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(NoteError::MalformedKey { reason: "expected name+keyid+key" });
     };
     validate_key_name(name)?;

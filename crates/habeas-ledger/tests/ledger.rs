@@ -303,7 +303,7 @@ fn inclusion_edge_cases() {
     assert!(matches!(inclusion_proof(&t, 0, 9), Err(LedgerError::Store(_))));
     assert!(matches!(root_at(&t, 100), Err(LedgerError::Store(_))));
     // Huge sizes do not overflow.
-    assert_eq!(inclusion_proof_len(u64::MAX - 1, u64::MAX).unwrap(), 64);
+    assert_eq!(inclusion_proof_len(u64::MAX - 1, u64::MAX).unwrap(), 63);
     assert_eq!(inclusion_proof_len(0, u64::MAX).unwrap(), 64);
 }
 
@@ -636,5 +636,488 @@ proptest! {
         let ct_old = ct_merkle::RootHash::<Sha256>::new(old_root.into(), old);
         let mine_ct = ct_merkle::ConsistencyProof::<Sha256>::try_from_bytes(mine.concat()).unwrap();
         prop_assert!(ct_root.verify_consistency(&ct_old, &mine_ct).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed notes: golang.org/x/mod/sumdb/note vectors
+
+const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+const ENOCH_VKEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
+const GO_TEXT: &str =
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+const PETER_SIG: &str = "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+const ENOCH_SIG: &str = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+
+#[test]
+fn go_note_keys_reproduce() {
+    let s = Signer::from_private_key(PETER_SKEY).unwrap();
+    assert_eq!(s.name(), "PeterNeumann");
+    assert_eq!(s.key_id(), 0xc74f20a3);
+    assert_eq!(s.verifier_key(), PETER_VKEY);
+    assert_eq!(s.to_private_key(), PETER_SKEY);
+    // The same signer from the raw seed (the private key string is base64(0x01 || seed)).
+    let raw = b64("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz");
+    assert_eq!(raw[0], 0x01);
+    let seed: [u8; 32] = raw[1..].try_into().unwrap();
+    let s2 = Signer::from_seed("PeterNeumann", seed).unwrap();
+    assert_eq!(s2.verifier_key(), PETER_VKEY);
+    assert_eq!(s2.public_key().to_vec(), b64("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")[1..]);
+    assert_eq!(key_id("PeterNeumann", &s2.public_key()), 0xc74f20a3);
+    let v = Verifier::from_verifier_key(PETER_VKEY).unwrap();
+    assert_eq!((v.name(), v.key_id()), ("PeterNeumann", 0xc74f20a3));
+    assert_eq!(v.verifier_key(), PETER_VKEY);
+    assert_eq!(&s.verifier(), &v);
+    let e = Verifier::from_verifier_key(ENOCH_VKEY).unwrap();
+    assert_eq!(e.key_id(), 0xaf0cfe78);
+}
+
+#[test]
+fn go_note_signature_reproduces_byte_for_byte() {
+    let s = Signer::from_private_key(PETER_SKEY).unwrap();
+    let signed = Note::sign(GO_TEXT, &[&s]).unwrap();
+    assert_eq!(signed, format!("{GO_TEXT}\n{PETER_SIG}"));
+}
+
+#[test]
+fn go_note_open() {
+    let peter = Verifier::from_verifier_key(PETER_VKEY).unwrap();
+    let enoch = Verifier::from_verifier_key(ENOCH_VKEY).unwrap();
+    let msg = format!("{GO_TEXT}\n{PETER_SIG}{ENOCH_SIG}");
+
+    let n = Note::open(&msg, std::slice::from_ref(&peter)).unwrap();
+    assert_eq!(n.text, GO_TEXT);
+    assert_eq!(n.verified.len(), 1);
+    assert_eq!((n.verified[0].name.as_str(), n.verified[0].key_id), ("PeterNeumann", 0xc74f20a3));
+    assert_eq!(n.verified_by, vec![0]);
+    assert_eq!(n.unverified.len(), 1);
+    assert_eq!((n.unverified[0].name.as_str(), n.unverified[0].key_id), ("EnochRoot", 0xaf0cfe78));
+
+    let n = Note::open(&msg, &[enoch.clone(), peter.clone()]).unwrap();
+    assert_eq!(n.verified.len(), 2);
+    assert_eq!(n.verified_by, vec![1, 0]);
+    assert!(n.unverified.is_empty());
+
+    assert_eq!(Note::open(&msg, &[]), Err(NoteError::NoVerifiedSignature { unverified: 2 }));
+    assert_eq!(
+        Note::open(&format!("{GO_TEXT}\n{ENOCH_SIG}"), &[enoch.clone(), peter.clone(), enoch.clone()]),
+        Err(NoteError::AmbiguousVerifier { name: "EnochRoot".into(), key_id: 0xaf0cfe78 })
+    );
+    // An unused duplicate verifier is fine.
+    Note::open(&format!("{GO_TEXT}\n{PETER_SIG}"), &[enoch.clone(), peter.clone(), enoch.clone()]).unwrap();
+    // Too many signatures.
+    assert_eq!(
+        Note::open(&format!("{GO_TEXT}\n{}", PETER_SIG.repeat(101)), std::slice::from_ref(&peter)),
+        Err(NoteError::TooManySignatures { max: MAX_SIGNATURES })
+    );
+    // A known key whose signature fails is an error.
+    let bad = format!("{GO_TEXT}\n{}ABCD{}", &PETER_SIG[..60], &PETER_SIG[60..]);
+    assert_eq!(
+        Note::open(&bad, std::slice::from_ref(&peter)),
+        Err(NoteError::InvalidSignature { name: "PeterNeumann".into(), key_id: 0xc74f20a3 })
+    );
+    // Duplicates are collapsed; a bad signature from an unknown key is only kept.
+    let enoch_bad = format!("{}ABCD{}", &ENOCH_SIG[..60], &ENOCH_SIG[60..]);
+    let msg = format!("{GO_TEXT}\n{PETER_SIG}{PETER_SIG}{ENOCH_SIG}{ENOCH_SIG}{enoch_bad}");
+    let n = Note::open(&msg, std::slice::from_ref(&peter)).unwrap();
+    assert_eq!(n.verified.len(), 1);
+    assert_eq!(n.unverified.len(), 2);
+    // Malformed messages (from note_test.go).
+    let bad_msgs = [
+        GO_TEXT.to_string(),
+        format!("{GO_TEXT}\n"),
+        format!("{GO_TEXT}\n{}", &PETER_SIG[..PETER_SIG.len() - 1]),
+        format!("\x01{GO_TEXT}\n{PETER_SIG}"),
+        format!("{GO_TEXT}\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="),
+        format!("{GO_TEXT}\n{PETER_SIG}Unexpected line.\n"),
+    ];
+    for m in &bad_msgs {
+        assert!(Note::open(m, std::slice::from_ref(&peter)).is_err(), "accepted {m:?}");
+    }
+    assert_eq!(
+        Note::parse(&format!("\x01{GO_TEXT}\n{PETER_SIG}")),
+        Err(NoteError::ControlCharacter { line: 1, code: 1 })
+    );
+    assert!(matches!(
+        Note::parse(&format!("{GO_TEXT}\n{PETER_SIG}Unexpected line.\n")),
+        Err(NoteError::MalformedSignatureLine { line: 5, .. })
+    ));
+    // Misnamed signature: treated as an unknown key, so nothing verifies.
+    let misnamed = PETER_SIG.replace("PeterNeumann", "CarmenSandiego");
+    assert_eq!(
+        Note::open(&format!("{GO_TEXT}\n{misnamed}"), std::slice::from_ref(&peter)),
+        Err(NoteError::NoVerifiedSignature { unverified: 1 })
+    );
+}
+
+#[test]
+fn go_key_manglings_are_rejected() {
+    for (key, is_private) in [(PETER_VKEY, false), (PETER_SKEY, true)] {
+        let parse = |k: &str| {
+            if is_private { Signer::from_private_key(k).map(|_| ()) } else { Verifier::from_verifier_key(k).map(|_| ()) }
+        };
+        parse(key).unwrap();
+        let b = key.as_bytes();
+        for i in 0..=b.len() {
+            for j in i + 1..=b.len() {
+                if i != 0 || j != b.len() {
+                    let sub = String::from_utf8_lossy(&b[i..j]);
+                    assert!(parse(&sub).is_err(), "accepted {sub:?}");
+                }
+            }
+        }
+        for i in 0..b.len() {
+            let mut m = b.to_vec();
+            m[i] = m[i].wrapping_add(1);
+            let s = String::from_utf8_lossy(&m);
+            assert!(parse(&s).is_err(), "accepted {s:?}");
+        }
+    }
+    // Wrong-length key with adjusted key hash; unknown algorithm with adjusted key hash.
+    assert!(Verifier::from_verifier_key("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==").is_err());
+    let long = format!("{}+{}", "x", STANDARD.encode([[1u8].as_slice(), &[0u8; 33]].concat()));
+    assert!(matches!(
+        Verifier::from_verifier_key(&long.replacen('+', "+00000000+", 1)),
+        Err(NoteError::BadKeyLength { got: 33 })
+    ));
+    assert_eq!(
+        Verifier::from_verifier_key("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+        Err(NoteError::UnknownAlgorithm { alg: 0x65 })
+    );
+    assert_eq!(
+        Verifier::from_verifier_key("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+        Err(NoteError::KeyIdMismatch { expected: 0xc74f20a3, got: 0xc74f20a4 })
+    );
+}
+
+#[test]
+fn key_names_and_note_text_rules() {
+    for bad in ["", "a+b", "a b", "a\tb", "a\u{2003}b", "a\u{a0}b"] {
+        assert_eq!(
+            Signer::from_seed(bad, [1; 32]).map(|_| ()),
+            Err(NoteError::InvalidKeyName { name: bad.to_string() })
+        );
+    }
+    let s = Signer::from_seed("example.com/log", [7; 32]).unwrap();
+    assert_eq!(Note::sign("", &[&s]), Err(NoteError::EmptyText));
+    assert_eq!(Note::sign("abc", &[&s]), Err(NoteError::TextNotNewlineTerminated));
+    assert_eq!(Note::sign("a\rb\n", &[&s]), Err(NoteError::ControlCharacter { line: 1, code: 13 }));
+    assert_eq!(Note::sign("a\nb\x7f\n", &[&s]), Err(NoteError::ControlCharacter { line: 2, code: 0x7f }));
+    assert_eq!(Note::sign("abc\n", &[]), Err(NoteError::NoSigners));
+    // Several signers; the text may contain blank lines (split at the last one).
+    let t = Signer::from_seed("witness.example/w1", [9; 32]).unwrap();
+    let text = "line one\n\nline three\n";
+    let note = Note::sign(text, &[&s, &t]).unwrap();
+    let opened = Note::open(&note, &[t.verifier(), s.verifier()]).unwrap();
+    assert_eq!(opened.text, text);
+    assert_eq!(opened.verified_by, vec![1, 0]);
+    assert_eq!(Note::parse(&note).unwrap().format(), note);
+    // Debug never shows the seed.
+    assert!(!format!("{s:?}").contains("7, 7"));
+    // Private key round trip for a fresh key.
+    let back = Signer::from_private_key(&s.to_private_key()).unwrap();
+    assert_eq!(back.verifier_key(), s.verifier_key());
+}
+
+// ---------------------------------------------------------------------------------------
+// C2SP spec examples
+
+const C2SP_NOTE: &str = "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n\n— quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n";
+
+#[test]
+fn c2sp_signed_note_example_parses() {
+    // The spec publishes no key for this example, so we check structure, not signature.
+    let n = Note::parse(C2SP_NOTE).unwrap();
+    assert_eq!(n.text, "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n");
+    assert_eq!(n.signatures.len(), 1);
+    assert_eq!(n.signatures[0].name, "quasimodo.example/salvatore");
+    assert_eq!(n.signatures[0].key_id, 0x367ba04b);
+    assert_eq!(n.signatures[0].signature.len(), 64);
+    assert_eq!(n.format(), C2SP_NOTE);
+    let other = Signer::from_seed("quasimodo.example/salvatore", [3; 32]).unwrap();
+    assert_eq!(Note::open(C2SP_NOTE, &[other.verifier()]), Err(NoteError::NoVerifiedSignature { unverified: 1 }));
+}
+
+const C2SP_CHECKPOINT: &str = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n";
+
+#[test]
+fn c2sp_checkpoint_example() {
+    let n = Note::parse(C2SP_CHECKPOINT).unwrap();
+    let cp = Checkpoint::parse(&n.text).unwrap();
+    assert_eq!(cp.origin, "example.com/behind-the-sofa");
+    assert_eq!(cp.size, 20852163);
+    assert_eq!(cp.root.to_vec(), b64("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I="));
+    assert!(cp.extensions.is_empty());
+    assert_eq!(cp.format(), n.text);
+    assert_eq!(n.format(), C2SP_CHECKPOINT);
+}
+
+#[test]
+fn checkpoint_strictness() {
+    let root = STANDARD.encode([5u8; 32]);
+    let ok = format!("o\n0\n{root}\n");
+    assert_eq!(Checkpoint::parse(&ok).unwrap().size, 0);
+    let with_ext = format!("o\n12\n{root}\next one\next two\n");
+    let cp = Checkpoint::parse(&with_ext).unwrap();
+    assert_eq!(cp.extensions, vec!["ext one", "ext two"]);
+    assert_eq!(cp.format(), with_ext);
+    let cases: Vec<(String, FormatError)> = vec![
+        (format!("o\n1\n{root}"), FormatError::MissingFinalNewline),
+        ("o\n1\n".into(), FormatError::TooFewLines { got: 2 }),
+        (format!("\n1\n{root}\n"), FormatError::EmptyOrigin),
+        (format!("o\n01\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "01".into() }),
+        (format!("o\n+1\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "+1".into() }),
+        (format!("o\n\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "".into() }),
+        (
+            format!("o\n18446744073709551616\n{root}\n"),
+            FormatError::BadNumber { line: 2, what: "tree size", value: "18446744073709551616".into() },
+        ),
+        (format!("o\n1\n{}\n", STANDARD.encode([5u8; 31])), FormatError::BadHashLength { line: 3, got: 31 }),
+        (format!("o\n1\n{}\n", root.trim_end_matches('=')), FormatError::BadBase64 { line: 3 }),
+        (format!("o\n1\n{}\n", root.replace('F', "-")), FormatError::BadBase64 { line: 3 }),
+        (format!("o\n1\n{root} \n"), FormatError::BadBase64 { line: 3 }),
+        (format!("o\n1\n{root}\n\n"), FormatError::EmptyExtensionLine { line: 4 }),
+        (format!("o\r\n1\n{root}\n"), FormatError::ControlCharacter { line: 1, code: 13 }),
+    ];
+    for (text, want) in cases {
+        assert_eq!(Checkpoint::parse(&text), Err(want), "{text:?}");
+    }
+    assert_eq!(Checkpoint::parse(&format!("o\n18446744073709551615\n{root}\n")).unwrap().size, u64::MAX);
+}
+
+#[test]
+fn checkpoint_sign_and_open() {
+    let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
+    let t = ref_tree();
+    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 8, root: t.root(), extensions: vec![] };
+    let note = cp.sign(&[&s]).unwrap();
+    let (back, opened) = Checkpoint::open(&note, &[s.verifier()]).unwrap();
+    assert_eq!(back, cp);
+    assert_eq!(opened.verified.len(), 1);
+    let other = Signer::from_seed("habeas.example/log", [43; 32]).unwrap();
+    assert!(matches!(
+        Checkpoint::open(&note, &[other.verifier()]),
+        Err(FormatError::Note(NoteError::NoVerifiedSignature { unverified: 1 }))
+    ));
+}
+
+const C2SP_WITNESS_BODY: &str = "old 20852014\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\njrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n\nexample.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n— example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n";
+
+#[test]
+fn c2sp_witness_example_round_trips() {
+    let w = WitnessRequest::parse(C2SP_WITNESS_BODY).unwrap();
+    assert_eq!(w.old_size, 20852014);
+    assert_eq!(w.proof.len(), 4);
+    assert_eq!(w.proof[0].to_vec(), b64("PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw="));
+    assert!(w.checkpoint.starts_with("example.com/behind-the-sofa\n20852163\n"));
+    assert_eq!(w.format(), C2SP_WITNESS_BODY);
+}
+
+#[test]
+fn witness_request_rules_and_verify() {
+    let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
+    let mut t = MemoryTree::new();
+    for i in 0..1000u32 {
+        t.append(&i.to_be_bytes());
+    }
+    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 1000, root: t.root(), extensions: vec![] };
+    let note = cp.sign(&[&s]).unwrap();
+    let w = WitnessRequest { old_size: 300, proof: consistency_proof(&t, 300, 1000).unwrap(), checkpoint: note.clone() };
+    let body = w.format();
+    let back = WitnessRequest::parse(&body).unwrap();
+    assert_eq!(back, w);
+    let (got, _) = back.verify(&root_at(&t, 300).unwrap(), &[s.verifier()]).unwrap();
+    assert_eq!(got, cp);
+    assert!(matches!(
+        back.verify(&root_at(&t, 299).unwrap(), &[s.verifier()]),
+        Err(FormatError::Proof(ProofError::OldRootMismatch))
+    ));
+    // From zero: no proof lines.
+    let zero = WitnessRequest { old_size: 0, proof: vec![], checkpoint: note.clone() };
+    assert_eq!(zero.format(), format!("old 0\n\n{note}"));
+    WitnessRequest::parse(&zero.format()).unwrap().verify(&empty_root(), &[s.verifier()]).unwrap();
+    let h = STANDARD.encode([1u8; 32]);
+    let cases: Vec<(String, FormatError)> = vec![
+        (format!("old 0\n{h}\n\n{note}"), FormatError::ProofFromEmptyTree { got: 1 }),
+        (format!("old 01\n\n{note}"), FormatError::BadNumber { line: 1, what: "old size", value: "01".into() }),
+        (format!("old  1\n\n{note}"), FormatError::BadNumber { line: 1, what: "old size", value: " 1".into() }),
+        (format!("new 1\n\n{note}"), FormatError::UnexpectedLine { line: 1, expected: "old N" }),
+        (format!("old 5\n{h}\n{note}"), FormatError::BadBase64 { line: 3 }),
+        (format!("old 5\n{}\n\n{note}", STANDARD.encode([1u8; 33])), FormatError::BadHashLength { line: 2, got: 33 }),
+        (format!("old 5\n{}\n\n{note}", format!("{h}\n").repeat(64)), FormatError::TooManyProofLines { max: 63 }),
+        ("old 5\n".into(), FormatError::MissingBlankLine),
+        ("old 5".into(), FormatError::MissingFinalNewline),
+        ("old 5\n\n".into(), FormatError::MissingCheckpoint),
+        (format!("old 5\n\n{note}garbage\n"), FormatError::Note(NoteError::MalformedSignatureLine { line: 8, reason: "must start with an em dash and a space" })),
+        (format!("old 5\n\n{}", note.trim_end()), FormatError::Note(NoteError::MalformedSignatureLine { line: 7, reason: "signature block must end with a newline" })),
+    ];
+    for (text, want) in cases {
+        assert_eq!(WitnessRequest::parse(&text), Err(want), "{text:?}");
+    }
+    // 63 lines are fine.
+    let many = format!("old 5\n{}\n{note}", format!("{h}\n").repeat(63));
+    assert_eq!(WitnessRequest::parse(&many).unwrap().proof.len(), 63);
+}
+
+const C2SP_TLOG_PROOF: &str = "c2sp.org/tlog-proof@v1\nextra YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ\nindex 73894\ngSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\nB95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=\nEKNzoDWG8LGC0Yp9o+sv3qllpMP9uHQ9B20KNL+Q1zs=\nRoopEkOdqkYqMB4MJXrbt/hMjOxsVn0IrWjpz1ZMMes=\nAHCioX9nLjsrse6YhjRRmk1WUEirVOLLRoOQ6vfO5vk=\n\nexample.com/fancylog\n109482\nsFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n— example.com/fancylog hI2DJw[...]1roloI=\n— witness1.example mJirIklj[...]qY9v2B/5bg==\n— witness2.example TnKKVHLX[...]xwYwrSjgow==\n— witness3.example S4X82uH5[...]3oEcROGLFQ==\n";
+
+#[test]
+fn c2sp_tlog_proof_example() {
+    // The spec elides its signatures ("[...]"), so verbatim it is not a valid note.
+    assert_eq!(
+        InclusionReceipt::parse(C2SP_TLOG_PROOF),
+        Err(FormatError::Note(NoteError::MalformedSignatureLine { line: 14, reason: "signature is not valid base64" }))
+    );
+    // With the four signature lines made whole, it parses and round-trips byte for byte.
+    let cp_text = "example.com/fancylog\n109482\nsFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n";
+    let signers: Vec<Signer> = ["example.com/fancylog", "witness1.example", "witness2.example", "witness3.example"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Signer::from_seed(n, [i as u8; 32]).unwrap())
+        .collect();
+    let note = Note::sign(cp_text, &signers.iter().collect::<Vec<_>>()).unwrap();
+    let head = &C2SP_TLOG_PROOF[..C2SP_TLOG_PROOF.find("\n\n").unwrap() + 2];
+    let whole = format!("{head}{note}");
+    let r = InclusionReceipt::parse(&whole).unwrap();
+    assert_eq!(r.index, 73894);
+    assert_eq!(r.hashes.len(), 5);
+    assert_eq!(r.extra.as_deref(), Some(&b64("YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ")[..]));
+    assert_eq!(r.checkpoint, note);
+    assert_eq!(r.format(), whole);
+    let (cp, opened) = Checkpoint::open(&r.checkpoint, &[signers[0].verifier()]).unwrap();
+    assert_eq!(cp.size, 109482);
+    assert_eq!(opened.unverified.len(), 3);
+}
+
+#[test]
+fn go_tlog_proof_marshal_vectors() {
+    // transparency-dev/formats proof/tlog_proof_test.go TestMarshal: checkpoints there are
+    // placeholders, so only `format` is compared.
+    let h1: Hash = {
+        use sha2::Digest;
+        Sha256::digest(b"hash1").into()
+    };
+    let h2: Hash = {
+        use sha2::Digest;
+        Sha256::digest(b"hash2").into()
+    };
+    let (e1, e2) = (STANDARD.encode(h1), STANDARD.encode(h2));
+    let r = InclusionReceipt { extra: None, index: 5, hashes: vec![h1, h2], checkpoint: "test checkpoint\n".into() };
+    assert_eq!(r.format(), format!("c2sp.org/tlog-proof@v1\nindex 5\n{e1}\n{e2}\n\ntest checkpoint\n"));
+    let r = InclusionReceipt {
+        extra: Some(b"extra information".to_vec()),
+        index: 10,
+        hashes: vec![h1],
+        checkpoint: "checkpoint data\n".into(),
+    };
+    assert_eq!(
+        r.format(),
+        format!("c2sp.org/tlog-proof@v1\nextra {}\nindex 10\n{e1}\n\ncheckpoint data\n", STANDARD.encode(b"extra information"))
+    );
+    let r = InclusionReceipt { extra: None, index: 0, hashes: vec![], checkpoint: "checkpoint\n".into() };
+    assert_eq!(r.format(), "c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n");
+}
+
+#[test]
+fn inclusion_receipt_rules_and_verify() {
+    let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
+    let t = build(777);
+    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 777, root: t.root(), extensions: vec![] };
+    let note = cp.sign(&[&s]).unwrap();
+    let r = InclusionReceipt { extra: None, index: 500, hashes: inclusion_proof(&t, 500, 777).unwrap(), checkpoint: note.clone() };
+    let text = r.format();
+    let back = InclusionReceipt::parse(&text).unwrap();
+    assert_eq!(back, r);
+    back.verify(&leaf_hash(&500u64.to_le_bytes()), &[s.verifier()]).unwrap();
+    assert!(matches!(
+        back.verify(&leaf_hash(&501u64.to_le_bytes()), &[s.verifier()]),
+        Err(FormatError::Proof(ProofError::RootMismatch))
+    ));
+    let h = STANDARD.encode([1u8; 32]);
+    let cases: Vec<(String, FormatError)> = vec![
+        (format!("c2sp.org/tlog-proof@v2\nindex 0\n\n{note}"), FormatError::UnexpectedLine { line: 1, expected: TLOG_PROOF_HEADER }),
+        (format!("c2sp.org/tlog-proof@v1\nextra !!\nindex 0\n\n{note}"), FormatError::BadBase64 { line: 2 }),
+        (format!("c2sp.org/tlog-proof@v1\n\n\n{note}"), FormatError::UnexpectedLine { line: 2, expected: "index N" }),
+        (format!("c2sp.org/tlog-proof@v1\nindex -5\n\n{note}"), FormatError::BadNumber { line: 2, what: "index", value: "-5".into() }),
+        (format!("c2sp.org/tlog-proof@v1\nextra AA==\nindex 007\n\n{note}"), FormatError::BadNumber { line: 3, what: "index", value: "007".into() }),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n!!notbase64!!\n\n{note}"), FormatError::BadBase64 { line: 3 }),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n\n{note}", STANDARD.encode([0u8; 64])), FormatError::BadHashLength { line: 3, got: 64 }),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n{note}", format!("{h}\n").repeat(65)), FormatError::TooManyProofLines { max: 64 }),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{h}\n"), FormatError::MissingBlankLine),
+        ("c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n".into(), FormatError::Note(NoteError::MissingSignatureSeparator)),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{note}\n"), FormatError::Note(NoteError::NoSignatures)),
+        (format!("c2sp.org/tlog-proof@v1\nindex 0\n\x00\n\n{note}"), FormatError::ControlCharacter { line: 3, code: 0 }),
+    ];
+    for (text, want) in cases {
+        assert_eq!(InclusionReceipt::parse(&text), Err(want), "{text:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsers never panic
+
+fn all_parsers(s: &str) {
+    let v = Verifier::from_verifier_key(PETER_VKEY).unwrap();
+    if let Ok(n) = Note::parse(s) {
+        assert_eq!(n.format(), s, "note parse/format is canonical");
+    }
+    let _ = Note::open(s, std::slice::from_ref(&v));
+    let _ = Signer::from_private_key(s);
+    let _ = Verifier::from_verifier_key(s);
+    if let Ok(c) = Checkpoint::parse(s) {
+        assert_eq!(c.format(), s);
+    }
+    let _ = Checkpoint::open(s, std::slice::from_ref(&v));
+    if let Ok(r) = InclusionReceipt::parse(s) {
+        assert_eq!(r.format(), s);
+    }
+    if let Ok(w) = WitnessRequest::parse(s) {
+        assert_eq!(w.format(), s);
+    }
+}
+
+fn seeds() -> Vec<String> {
+    let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
+    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 8, root: ref_tree().root(), extensions: vec![] };
+    let note = cp.sign(&[&s]).unwrap();
+    let receipt = InclusionReceipt { extra: Some(vec![1, 2]), index: 3, hashes: inclusion_proof(&ref_tree(), 3, 8).unwrap(), checkpoint: note.clone() };
+    let witness = WitnessRequest { old_size: 3, proof: consistency_proof(&ref_tree(), 3, 8).unwrap(), checkpoint: note.clone() };
+    vec![
+        format!("{GO_TEXT}\n{PETER_SIG}{ENOCH_SIG}"),
+        PETER_SKEY.into(),
+        PETER_VKEY.into(),
+        C2SP_NOTE.into(),
+        C2SP_CHECKPOINT.into(),
+        C2SP_WITNESS_BODY.into(),
+        note,
+        receipt.format(),
+        witness.format(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn prop_random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        all_parsers(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn prop_random_strings_never_panic(s in "[a-z0-9+/=\\n — .\\x00-\\x1f]{0,300}") {
+        all_parsers(&s);
+    }
+
+    #[test]
+    fn prop_mutated_valid_inputs_never_panic(which in 0usize..9, pos: usize, byte: u8, op in 0u8..3) {
+        let mut b = seeds()[which].clone().into_bytes();
+        let p = pos % (b.len() + 1);
+        match op {
+            0 => { if p < b.len() { b[p] = byte; } }
+            1 => b.insert(p, byte),
+            _ => b.truncate(p),
+        }
+        all_parsers(&String::from_utf8_lossy(&b));
     }
 }

@@ -1,0 +1,287 @@
+//! `habeas`: the custody register's command line (DESIGN §7).
+//!
+//! Exit codes: 0 success; 1 a command refused, a record not found, or verification failed;
+//! 2 bad usage, unreadable input, or a register that cannot be opened.
+
+mod apply;
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use habeas_domain::RegisterNo;
+use habeas_store::Store;
+use jiff::Timestamp;
+
+#[derive(Parser)]
+#[command(name = "habeas", version, about = "The habeas custody register", long_about = None)]
+struct Cli {
+    /// The register: a SQLite file path. Default: $HABEAS_DB, else ./habeas.db
+    #[arg(long, global = true, env = "HABEAS_DB", default_value = "habeas.db")]
+    db: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a new register and its signing key; prints the verifier key.
+    Init {
+        /// The log's name in every checkpoint, e.g. example.org/habeas/national
+        #[arg(long)]
+        origin: String,
+    },
+    /// Apply JSON lines of commands from FILE (or - for standard input).
+    Apply {
+        file: String,
+        /// All or nothing: one refused line leaves the register unchanged.
+        #[arg(long)]
+        atomic: bool,
+        /// Commands per transaction (and per signed checkpoint).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        batch_size: u32,
+        /// Who applies the file, for commands that do not name an actor. Default: $USER.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Print one JSON object per committed batch and a JSON summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the person is now: status, facility, cell, since.
+    Where {
+        register_no: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The person's whole file.
+    Show {
+        register_no: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Population by facility and unit, with capacity and occupancy.
+    Population {
+        /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The verifiable log: key, checkpoints, leaves and proofs.
+    Log {
+        #[command(subcommand)]
+        what: LogCmd,
+    },
+    /// Check every record, leaf, tree hash and checkpoint; exit 0 only if all verify.
+    Verify {
+        /// A checkpoint kept outside the register (a signed note) that the log must extend.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-derive the current-state tables from the log.
+    Rebuild,
+}
+
+#[derive(Subcommand)]
+enum LogCmd {
+    /// The verifier key (name+keyID+key) that checks every checkpoint.
+    Key,
+    /// The latest signed checkpoint (a C2SP signed note).
+    Checkpoint,
+    /// The exact bytes of leaf SEQ.
+    Leaf { seq: u64 },
+    /// A c2sp.org/tlog-proof@v1 that event SEQ is in the latest checkpoint.
+    Prove { seq: u64 },
+    /// A tlog-witness body: consistency proof from OLD_SIZE to the latest checkpoint.
+    Consistency { old_size: u64 },
+}
+
+/// An error at the edge, with its exit code.
+pub(crate) struct Fail(pub u8, pub anyhow::Error);
+
+impl From<anyhow::Error> for Fail {
+    fn from(e: anyhow::Error) -> Self {
+        Fail(2, e)
+    }
+}
+impl From<habeas_store::StoreError> for Fail {
+    fn from(e: habeas_store::StoreError) -> Self {
+        Fail(2, e.into())
+    }
+}
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        Fail(2, e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(Fail(code, e)) => {
+            // A closed pipe (`habeas … | head`) is not an error worth a message.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::from(code);
+            }
+            eprintln!("habeas: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn db_path(db: &str) -> anyhow::Result<&Path> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        bail!("--db {db}: PostgreSQL registers are not supported by this build yet; use a SQLite file path");
+    }
+    if db.is_empty() {
+        bail!("--db must name a file");
+    }
+    Ok(Path::new(db))
+}
+
+fn open(db: &str) -> Result<Store, Fail> {
+    Ok(Store::open(db_path(db)?)?)
+}
+
+fn parse_register_no(s: &str) -> Result<RegisterNo, Fail> {
+    RegisterNo::parse(s).map_err(|e| Fail(2, anyhow::anyhow!("REGISTER_NO: {e}")))
+}
+
+/// `--at`: an RFC 3339 time, or a date meaning the end of that day (UTC).
+pub(crate) fn parse_at(s: &str) -> Result<Timestamp, Fail> {
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Some(next) = d.tomorrow().ok()
+        && let Ok(t) = format!("{next}T00:00:00Z").parse::<Timestamp>()
+    {
+        return Ok(t
+            .checked_sub(jiff::SignedDuration::from_micros(1))
+            .unwrap_or(t));
+    }
+    Err(Fail(
+        2,
+        anyhow::anyhow!("--at `{s}`: expected an RFC 3339 time with offset (2025-03-16T20:00:00Z) or a date (2025-03-16)"),
+    ))
+}
+
+fn run(cli: Cli) -> Result<u8, Fail> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Cmd::Init { origin } => {
+            let store = Store::create(db_path(&cli.db)?, &origin)?;
+            writeln!(out, "{}", store.verifier_key())?;
+            eprintln!(
+                "created register {} (origin {origin}); signing key in {}",
+                cli.db,
+                habeas_store::key_path(store.path()).display()
+            );
+            Ok(0)
+        }
+        Cmd::Apply {
+            file,
+            atomic,
+            batch_size,
+            actor,
+            json,
+        } => {
+            let mut store = open(&cli.db)?;
+            let actor = actor.or_else(|| std::env::var("USER").ok().map(|u| format!("cli:{u}")));
+            apply::run(&mut store, &file, atomic, batch_size as usize, actor, json, &mut out)
+        }
+        Cmd::Where { register_no, json } => {
+            let store = open(&cli.db)?;
+            let r = parse_register_no(&register_no)?;
+            match store.whereabouts(&r)? {
+                None => {
+                    eprintln!("habeas: {r} is not in the register");
+                    Ok(1)
+                }
+                Some(w) => {
+                    if json {
+                        render::json(&mut out, &w)?;
+                    } else {
+                        render::whereabouts(&mut out, &w)?;
+                    }
+                    Ok(0)
+                }
+            }
+        }
+        Cmd::Show { register_no, json } => {
+            let store = open(&cli.db)?;
+            let r = parse_register_no(&register_no)?;
+            match store.person_file(&r)? {
+                None => {
+                    eprintln!("habeas: {r} is not in the register");
+                    Ok(1)
+                }
+                Some(file) => {
+                    if json {
+                        render::json(&mut out, &file)?;
+                    } else {
+                        render::person_file(&mut out, &file)?;
+                    }
+                    Ok(0)
+                }
+            }
+        }
+        Cmd::Population { at, json } => {
+            let store = open(&cli.db)?;
+            let at = at.as_deref().map(parse_at).transpose()?;
+            let p = store.population(at)?;
+            if json {
+                render::json(&mut out, &p)?;
+            } else {
+                render::population(&mut out, &p)?;
+            }
+            Ok(0)
+        }
+        Cmd::Log { what } => {
+            let store = open(&cli.db)?;
+            match what {
+                LogCmd::Key => writeln!(out, "{}", store.verifier_key())?,
+                LogCmd::Checkpoint => out.write_all(store.latest_checkpoint()?.note.as_bytes())?,
+                LogCmd::Leaf { seq } => out.write_all(&store.leaf(seq)?)?,
+                LogCmd::Prove { seq } => {
+                    out.write_all(store.inclusion_receipt(seq)?.format().as_bytes())?
+                }
+                LogCmd::Consistency { old_size } => {
+                    out.write_all(store.consistency(old_size)?.format().as_bytes())?
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Verify { checkpoint, json } => {
+            let store = open(&cli.db)?;
+            let external = checkpoint
+                .map(|p| {
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("--checkpoint {}", p.display()))
+                })
+                .transpose()?;
+            let report = store.verify(external.as_deref())?;
+            if json {
+                render::json(&mut out, &report)?;
+            } else {
+                render::verify(&mut out, &report)?;
+            }
+            Ok(if report.ok() { 0 } else { 1 })
+        }
+        Cmd::Rebuild => {
+            let mut store = open(&cli.db)?;
+            let n = store.rebuild()?;
+            writeln!(out, "rebuilt the current state from {n} events")?;
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Text and JSON output. JSON shapes are the serde forms of the store's types, documented in
+//! the README; text is for people.
+
+use std::io::{self, Write};
+
+use habeas_domain::{EndKind, Whereabouts};
+use habeas_store::{PersonFile, Population, VerifyReport};
+use serde::Serialize;
+
+pub(crate) fn json(out: &mut impl Write, v: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+fn place(w: &Whereabouts) -> String {
+    match (&w.cell, &w.facility) {
+        (Some(c), _) => format!("cell {c}"),
+        (None, Some(f)) => format!("facility {f} (no cell)"),
+        (None, None) => String::new(),
+    }
+}
+
+pub(crate) fn whereabouts(out: &mut impl Write, w: &Whereabouts) -> io::Result<()> {
+    let mut line = format!("{}  {}", w.register_no, w.status);
+    let p = place(w);
+    if !p.is_empty() {
+        line.push_str(&format!("  {p}"));
+    }
+    line.push_str(&format!("  since {}", w.since));
+    if let Some(n) = &w.note {
+        line.push_str(&format!("  ({n})"));
+    }
+    if let Some(a) = &w.custodial_authority {
+        line.push_str(&format!("  held for {a}"));
+    }
+    writeln!(out, "{line}")
+}
+
+pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()> {
+    writeln!(out, "Register number  {}", f.register_no)?;
+    match &f.identity {
+        Some(id) => {
+            writeln!(out, "Name             {} {}", id.given_names, id.family_names)?;
+            let sex = serde_json::to_value(id.sex).ok();
+            writeln!(
+                out,
+                "Sex              {}",
+                sex.as_ref().and_then(|s| s.as_str()).unwrap_or("?")
+            )?;
+            if let Some(d) = id.date_of_birth {
+                writeln!(out, "Date of birth    {d}")?;
+            }
+            if !id.nationalities.is_empty() {
+                let n: Vec<&str> = id.nationalities.iter().map(|c| c.as_str()).collect();
+                writeln!(out, "Nationalities    {}", n.join(", "))?;
+            }
+        }
+        None => writeln!(out, "Name             (identity not recorded)")?,
+    }
+    if let Some(w) = &f.whereabouts {
+        write!(out, "Now              ")?;
+        whereabouts(out, w)?;
+    }
+    for e in &f.episodes {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Episode {}: admitted to {} at {} (event {}), {:?}",
+            e.number, e.facility, e.admitted_at, e.admission_seq, e.legal_status
+        )?;
+        if let Some(d) = &e.deprived {
+            writeln!(out, "  deprived of liberty {} at {} by {}", d.at, d.place, d.by)?;
+        }
+        if e.legal_bases.is_empty() {
+            writeln!(out, "  legal basis: NONE RECORDED")?;
+        }
+        for b in &e.legal_bases {
+            let lb = &b.legal_basis;
+            writeln!(
+                out,
+                "  legal basis: {:?} {} of {}, issued {}{} (event {})",
+                lb.kind,
+                lb.reference,
+                lb.authority,
+                lb.issued_on,
+                lb.expires_on.map(|d| format!(", expires {d}")).unwrap_or_default(),
+                b.seq
+            )?;
+        }
+        if let Some(a) = &e.custodial_authority {
+            writeln!(out, "  held for: {a}")?;
+        }
+        if let Some(a) = &e.agreement {
+            writeln!(out, "  agreement: {a}")?;
+        }
+        for s in &e.stays {
+            let place = match (&s.cell, &s.facility) {
+                (Some(c), _) => c.to_string(),
+                (None, Some(f)) => f.to_string(),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "  {} .. {}  {:<10} {}{} (event {})",
+                s.from,
+                s.until.map(|t| t.to_string()).unwrap_or_else(|| "now".into()),
+                s.status.as_str(),
+                place,
+                s.note.as_ref().map(|n| format!(" [{n}]")).unwrap_or_default(),
+                s.seq
+            )?;
+        }
+        if let Some(end) = &e.end {
+            let how = match &end.kind {
+                EndKind::Released { reason, authority, reference } => {
+                    format!("released ({reason:?}) by {authority}, {reference}")
+                }
+                EndKind::TransferredOut { to, .. } => format!("transferred out to {to}"),
+                EndKind::Died { place, circumstances, cause } => format!(
+                    "died at {place}: {circumstances}{}",
+                    cause.as_ref().map(|c| format!("; cause: {c}")).unwrap_or_default()
+                ),
+                EndKind::Escaped => "escaped".into(),
+            };
+            writeln!(out, "  ended {}: {how} (event {})", end.at, end.seq)?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "Events ({}):", f.events.len())?;
+    for e in &f.events {
+        writeln!(
+            out,
+            "  {:>8}  {}  {:<22} recorded {}{}",
+            e.seq,
+            e.event.at().map(|t| t.to_string()).unwrap_or_default(),
+            e.event.type_name(),
+            e.recorded_at,
+            e.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "-".into())
+}
+
+pub(crate) fn population(out: &mut impl Write, p: &Population) -> io::Result<()> {
+    match p.at {
+        Some(t) => writeln!(out, "Population at {t}: {} held, {} in transit", p.total, p.in_transit)?,
+        None => writeln!(out, "Population now: {} held, {} in transit", p.total, p.in_transit)?,
+    }
+    for f in &p.facilities {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} {}: {} held / {} official capacity = {} ({} absent, {} not placed in a cell)",
+            f.facility, f.name, f.held, f.official_capacity, pct(f.occupancy_pct), f.absent, f.unplaced
+        )?;
+        writeln!(out, "  {:<24} {:>6} {:>8} {:>8} {:>8} {:>9}", "unit", "cells", "places", "beds", "held", "occupancy")?;
+        for u in &f.units {
+            writeln!(
+                out,
+                "  {:<24} {:>6} {:>8} {:>8} {:>8} {:>9}",
+                u.unit, u.cells, u.places, u.beds, u.held, pct(u.occupancy_pct)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn verify(out: &mut impl Write, r: &VerifyReport) -> io::Result<()> {
+    let external = r
+        .external_checkpoint_size
+        .map(|s| format!(", consistent with the given checkpoint at size {s}"))
+        .unwrap_or_default();
+    if r.ok() {
+        writeln!(
+            out,
+            "OK: {} events, {} tree hashes and {} signed checkpoints verify{external}",
+            r.events, r.tree_hashes, r.checkpoints
+        )
+    } else {
+        match r.first_bad_seq() {
+            Some(seq) => writeln!(out, "FAILED: the first bad sequence number is {seq}")?,
+            None => writeln!(out, "FAILED")?,
+        }
+        for p in &r.problems {
+            writeln!(out, "  {}", p.what)?;
+        }
+        Ok(())
+    }
+}
