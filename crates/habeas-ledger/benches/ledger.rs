@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use habeas_ledger::{
-    MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root_at, verify_consistency,
-    verify_inclusion,
+    Frontier, MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root_at,
+    verify_consistency, verify_inclusion,
 };
 use sha2::{Digest, Sha256};
 
@@ -65,12 +65,39 @@ fn main() {
             })
             .collect(),
     );
+    // Breakdown: leaf hashes alone, then leaf hashes + frontier (no storage).
+    let leaf_only = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                for rec in data.chunks(LEAF_LEN) {
+                    black_box(leaf_hash(black_box(rec)));
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let frontier_only = median(
+        (0..RUNS)
+            .map(|_| {
+                let mut f = Frontier::empty();
+                let mut out = Vec::with_capacity(64);
+                let t = Instant::now();
+                for rec in data.chunks(LEAF_LEN) {
+                    out.clear();
+                    f.append_into(leaf_hash(rec), &mut out);
+                    black_box(&out);
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
     // The log: leaf hash + frontier append + storing every new node.
     let mut tree = MemoryTree::new();
     let append = median(
         (0..RUNS)
             .map(|_| {
-                let mut t2 = MemoryTree::new();
+                let mut t2 = MemoryTree::with_capacity(LEAVES);
                 let t = Instant::now();
                 for rec in data.chunks(LEAF_LEN) {
                     t2.append(rec);
@@ -95,6 +122,18 @@ fn main() {
         stream.as_secs_f64() * 1e3,
         rate(stream),
         mbs(stream)
+    );
+    println!(
+        "  leaf_hash only         : {:>8.1} ms  {:>12.0} leaves/s   {:>8.1} MB/s",
+        leaf_only.as_secs_f64() * 1e3,
+        rate(leaf_only),
+        mbs(leaf_only)
+    );
+    println!(
+        "  leaf_hash + Frontier   : {:>8.1} ms  {:>12.0} leaves/s   {:>8.1} MB/s",
+        frontier_only.as_secs_f64() * 1e3,
+        rate(frontier_only),
+        mbs(frontier_only)
     );
     println!(
         "  MemoryTree append      : {:>8.1} ms  {:>12.0} leaves/s   {:>8.1} MB/s",
@@ -139,6 +178,16 @@ fn main() {
     }
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!("proofs at {size} leaves, median of {SAMPLES} random samples:");
-    println!("  inclusion   generate {:>6.2} us   verify {:>6.2} us   (<= {} hashes)", us(median(gen_incl)), us(median(ver_incl)), proof_len.0);
-    println!("  consistency generate {:>6.2} us   verify {:>6.2} us   (<= {} hashes)", us(median(gen_cons)), us(median(ver_cons)), proof_len.1);
+    println!(
+        "  inclusion   generate {:>6.2} us   verify {:>6.2} us   (<= {} hashes)",
+        us(median(gen_incl)),
+        us(median(ver_incl)),
+        proof_len.0
+    );
+    println!(
+        "  consistency generate {:>6.2} us   verify {:>6.2} us   (<= {} hashes)",
+        us(median(gen_cons)),
+        us(median(ver_cons)),
+        proof_len.1
+    );
 }

@@ -22,8 +22,13 @@ pub struct Checkpoint {
 
 /// Parses a canonical ASCII decimal: digits only, no sign, no leading zeroes except "0".
 pub(crate) fn parse_decimal(s: &str, line: usize, what: &'static str) -> Result<u64, FormatError> {
-    let bad = || FormatError::BadNumber { line, what, value: s.chars().take(40).collect() };
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    let bad = || FormatError::BadNumber {
+        line,
+        what,
+        value: s.chars().take(40).collect(),
+    };
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return Err(bad());
     }
     s.parse::<u64>().map_err(|_| bad())
@@ -31,8 +36,13 @@ pub(crate) fn parse_decimal(s: &str, line: usize, what: &'static str) -> Result<
 
 /// Decodes one standard-base64 hash line.
 pub(crate) fn parse_hash_line(s: &str, line: usize) -> Result<Hash, FormatError> {
-    let raw = STANDARD.decode(s).map_err(|_| FormatError::BadBase64 { line })?;
-    Hash::try_from(raw.as_slice()).map_err(|_| FormatError::BadHashLength { line, got: raw.len() })
+    let raw = STANDARD
+        .decode(s)
+        .map_err(|_| FormatError::BadBase64 { line })?;
+    Hash::try_from(raw.as_slice()).map_err(|_| FormatError::BadHashLength {
+        line,
+        got: raw.len(),
+    })
 }
 
 /// Encodes a hash as standard base64 (44 characters).
@@ -47,7 +57,10 @@ pub(crate) fn check_controls(s: &str, first_line: usize) -> Result<(), FormatErr
         if c == '\n' {
             line += 1;
         } else if c.is_ascii_control() {
-            return Err(FormatError::ControlCharacter { line, code: u32::from(c) });
+            return Err(FormatError::ControlCharacter {
+                line,
+                code: u32::from(c),
+            });
         }
     }
     Ok(())
@@ -56,7 +69,12 @@ pub(crate) fn check_controls(s: &str, first_line: usize) -> Result<(), FormatErr
 impl Checkpoint {
     /// Formats the note text: `origin\nsize\nbase64(root)\n` and the extension lines.
     pub fn format(&self) -> String {
-        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size, encode_hash(&self.root));
+        let mut out = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            encode_hash(&self.root)
+        );
         for e in &self.extensions {
             out.push_str(e);
             out.push('\n');
@@ -67,7 +85,9 @@ impl Checkpoint {
     /// Parses checkpoint note text (without signatures), strictly.
     pub fn parse(text: &str) -> Result<Checkpoint, FormatError> {
         check_controls(text, 1)?;
-        let body = text.strip_suffix('\n').ok_or(FormatError::MissingFinalNewline)?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(FormatError::MissingFinalNewline)?;
         let lines: Vec<&str> = body.split('\n').collect();
         let [origin, size, root, extensions @ ..] = lines.as_slice() else {
             return Err(FormatError::TooFewLines { got: lines.len() });
@@ -96,7 +116,10 @@ impl Checkpoint {
     }
 
     /// Opens a signed checkpoint note with `verifiers` and parses its text.
-    pub fn open(note: &str, verifiers: &[Verifier]) -> Result<(Checkpoint, OpenedNote), FormatError> {
+    pub fn open(
+        note: &str,
+        verifiers: &[Verifier],
+    ) -> Result<(Checkpoint, OpenedNote), FormatError> {
         let opened = Note::open(note, verifiers)?;
         let cp = Checkpoint::parse(&opened.text)?;
         Ok((cp, opened))

@@ -178,11 +178,15 @@ impl NoteError {
     /// Renumbers line-carrying errors for a note embedded after `offset` lines of another text.
     pub(crate) fn shift_lines(self, offset: usize) -> Self {
         match self {
-            NoteError::ControlCharacter { line, code } => {
-                NoteError::ControlCharacter { line: line + offset, code }
-            }
+            NoteError::ControlCharacter { line, code } => NoteError::ControlCharacter {
+                line: line + offset,
+                code,
+            },
             NoteError::MalformedSignatureLine { line, reason } => {
-                NoteError::MalformedSignatureLine { line: line + offset, reason }
+                NoteError::MalformedSignatureLine {
+                    line: line + offset,
+                    reason,
+                }
             }
             other => other,
         }
@@ -213,7 +217,9 @@ pub enum FormatError {
     #[error("line 1: checkpoint origin is empty")]
     EmptyOrigin,
     /// A size or index is not a canonical ASCII decimal fitting in 64 bits.
-    #[error("line {line}: {what} {value:?} is not a decimal without leading zeroes that fits in 64 bits")]
+    #[error(
+        "line {line}: {what} {value:?} is not a decimal without leading zeroes that fits in 64 bits"
+    )]
     BadNumber {
         /// 1-based line number.
         line: usize,
@@ -281,12 +287,29 @@ impl FormatError {
     pub(crate) fn shift_lines(self, offset: usize) -> Self {
         use FormatError as F;
         match self {
-            F::ControlCharacter { line, code } => F::ControlCharacter { line: line + offset, code },
-            F::BadNumber { line, what, value } => F::BadNumber { line: line + offset, what, value },
-            F::BadBase64 { line } => F::BadBase64 { line: line + offset },
-            F::BadHashLength { line, got } => F::BadHashLength { line: line + offset, got },
-            F::EmptyExtensionLine { line } => F::EmptyExtensionLine { line: line + offset },
-            F::UnexpectedLine { line, expected } => F::UnexpectedLine { line: line + offset, expected },
+            F::ControlCharacter { line, code } => F::ControlCharacter {
+                line: line + offset,
+                code,
+            },
+            F::BadNumber { line, what, value } => F::BadNumber {
+                line: line + offset,
+                what,
+                value,
+            },
+            F::BadBase64 { line } => F::BadBase64 {
+                line: line + offset,
+            },
+            F::BadHashLength { line, got } => F::BadHashLength {
+                line: line + offset,
+                got,
+            },
+            F::EmptyExtensionLine { line } => F::EmptyExtensionLine {
+                line: line + offset,
+            },
+            F::UnexpectedLine { line, expected } => F::UnexpectedLine {
+                line: line + offset,
+                expected,
+            },
             F::Note(e) => F::Note(e.shift_lines(offset)),
             other => other,
         }

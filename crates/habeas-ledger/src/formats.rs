@@ -125,20 +125,35 @@ impl InclusionReceipt {
         let mut lines = Lines::new(s);
         let header = lines.next_line().ok_or(FormatError::MissingFinalNewline)?;
         if header != TLOG_PROOF_HEADER {
-            return Err(FormatError::UnexpectedLine { line: 1, expected: TLOG_PROOF_HEADER });
+            return Err(FormatError::UnexpectedLine {
+                line: 1,
+                expected: TLOG_PROOF_HEADER,
+            });
         }
         let mut l = lines.next_line().ok_or(FormatError::MissingBlankLine)?;
         let mut extra = None;
         if let Some(b64) = l.strip_prefix("extra ") {
-            extra = Some(STANDARD.decode(b64).map_err(|_| FormatError::BadBase64 { line: 2 })?);
+            extra = Some(
+                STANDARD
+                    .decode(b64)
+                    .map_err(|_| FormatError::BadBase64 { line: 2 })?,
+            );
             l = lines.next_line().ok_or(FormatError::MissingBlankLine)?;
         }
         let index = l
             .strip_prefix("index ")
-            .ok_or(FormatError::UnexpectedLine { line: lines.line, expected: "index N" })?;
+            .ok_or(FormatError::UnexpectedLine {
+                line: lines.line,
+                expected: "index N",
+            })?;
         let index = parse_decimal(index, lines.line, "index")?;
         let (hashes, checkpoint) = lines.hashes_then_checkpoint(MAX_INCLUSION_PROOF_LINES)?;
-        Ok(InclusionReceipt { extra, index, hashes, checkpoint: checkpoint.to_owned() })
+        Ok(InclusionReceipt {
+            extra,
+            index,
+            hashes,
+            checkpoint: checkpoint.to_owned(),
+        })
     }
 
     /// Verifies the checkpoint signature with `verifiers` and the inclusion of `leaf_hash`
@@ -172,13 +187,20 @@ impl WitnessRequest {
         let first = lines.next_line().ok_or(FormatError::MissingFinalNewline)?;
         let old = first
             .strip_prefix("old ")
-            .ok_or(FormatError::UnexpectedLine { line: 1, expected: "old N" })?;
+            .ok_or(FormatError::UnexpectedLine {
+                line: 1,
+                expected: "old N",
+            })?;
         let old_size = parse_decimal(old, 1, "old size")?;
         let (proof, checkpoint) = lines.hashes_then_checkpoint(MAX_WITNESS_PROOF_LINES)?;
         if old_size == 0 && !proof.is_empty() {
             return Err(FormatError::ProofFromEmptyTree { got: proof.len() });
         }
-        Ok(WitnessRequest { old_size, proof, checkpoint: checkpoint.to_owned() })
+        Ok(WitnessRequest {
+            old_size,
+            proof,
+            checkpoint: checkpoint.to_owned(),
+        })
     }
 
     /// Verifies the checkpoint signature with `verifiers` and the consistency proof from

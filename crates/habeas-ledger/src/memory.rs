@@ -29,6 +29,21 @@ impl MemoryTree {
         Self::default()
     }
 
+    /// An empty tree with room for `leaves` leaves and their nodes, so that appending
+    /// them does not reallocate.
+    pub fn with_capacity(leaves: usize) -> Self {
+        let mut levels = Vec::new();
+        let mut n = leaves;
+        while n > 0 {
+            levels.push(Vec::with_capacity(n));
+            n /= 2;
+        }
+        MemoryTree {
+            levels,
+            ..Self::default()
+        }
+    }
+
     /// Hashes `data` as a leaf and appends it; returns its index.
     pub fn append(&mut self, data: &[u8]) -> u64 {
         self.append_leaf_hash(leaf_hash(data))

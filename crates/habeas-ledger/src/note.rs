@@ -20,7 +20,9 @@ pub const MAX_SIGNATURES: usize = 100;
 /// Checks a key name: non-empty, no '+', no Unicode whitespace.
 pub fn validate_key_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
-        return Err(NoteError::InvalidKeyName { name: name.to_owned() });
+        return Err(NoteError::InvalidKeyName {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -37,20 +39,27 @@ fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>), NoteError> {
     // The base64 key may itself contain '+', so split off only name and id.
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(NoteError::MalformedKey { reason: "expected name+keyid+key" });
+        return Err(NoteError::MalformedKey {
+            reason: "expected name+keyid+key",
+        });
     };
     validate_key_name(name)?;
     // Go writes ids as %08x; only that canonical form is accepted.
     if hex.len() != 8 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(NoteError::MalformedKey { reason: "key id must be 8 lowercase hex digits" });
+        return Err(NoteError::MalformedKey {
+            reason: "key id must be 8 lowercase hex digits",
+        });
     }
-    let id = u32::from_str_radix(hex, 16)
-        .map_err(|_| NoteError::MalformedKey { reason: "key id must be 8 lowercase hex digits" })?;
-    let raw = STANDARD
-        .decode(b64)
-        .map_err(|_| NoteError::MalformedKey { reason: "key is not valid base64" })?;
+    let id = u32::from_str_radix(hex, 16).map_err(|_| NoteError::MalformedKey {
+        reason: "key id must be 8 lowercase hex digits",
+    })?;
+    let raw = STANDARD.decode(b64).map_err(|_| NoteError::MalformedKey {
+        reason: "key is not valid base64",
+    })?;
     let Some((&alg, key)) = raw.split_first() else {
-        return Err(NoteError::MalformedKey { reason: "key is empty" });
+        return Err(NoteError::MalformedKey {
+            reason: "key is empty",
+        });
     };
     if alg != ALG_ED25519 {
         return Err(NoteError::UnknownAlgorithm { alg });
@@ -80,7 +89,10 @@ pub struct Signer {
 impl std::fmt::Debug for Signer {
     // Never print the seed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("name", &self.name).field("key_id", &self.key_id).finish()
+        f.debug_struct("Signer")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -90,7 +102,11 @@ impl Signer {
         validate_key_name(name)?;
         let key = SigningKey::from_bytes(&seed);
         let key_id = key_id(name, &key.verifying_key().to_bytes());
-        Ok(Signer { name: name.to_owned(), key, key_id })
+        Ok(Signer {
+            name: name.to_owned(),
+            key,
+            key_id,
+        })
     }
 
     /// Parses a private key string `PRIVATE+KEY+name+hex8(keyID)+base64(0x01||seed)`,
@@ -98,11 +114,16 @@ impl Signer {
     pub fn from_private_key(s: &str) -> Result<Signer, NoteError> {
         let rest = s
             .strip_prefix(PRIVATE_PREFIX)
-            .ok_or(NoteError::MalformedKey { reason: "missing PRIVATE+KEY+ prefix" })?;
+            .ok_or(NoteError::MalformedKey {
+                reason: "missing PRIVATE+KEY+ prefix",
+            })?;
         let (name, id, seed) = split_key(rest)?;
         let signer = Signer::from_seed(name, key_bytes(&seed)?)?;
         if signer.key_id != id {
-            return Err(NoteError::KeyIdMismatch { expected: signer.key_id, got: id });
+            return Err(NoteError::KeyIdMismatch {
+                expected: signer.key_id,
+                got: id,
+            });
         }
         Ok(signer)
     }
@@ -134,12 +155,21 @@ impl Signer {
 
     /// The verifier key string `name+hex8(keyID)+base64(0x01||pubkey)`.
     pub fn verifier_key(&self) -> String {
-        format!("{}+{:08x}+{}", self.name, self.key_id, encode_key(&self.public_key()))
+        format!(
+            "{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            encode_key(&self.public_key())
+        )
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> Verifier {
-        Verifier { name: self.name.clone(), key: self.key.verifying_key(), key_id: self.key_id }
+        Verifier {
+            name: self.name.clone(),
+            key: self.key.verifying_key(),
+            key_id: self.key_id,
+        }
     }
 
     /// Signs raw bytes (the note text). Ed25519 is deterministic.
@@ -168,7 +198,11 @@ impl Verifier {
             return Err(NoteError::KeyIdMismatch { expected, got: id });
         }
         let key = VerifyingKey::from_bytes(&bytes).map_err(|_| NoteError::InvalidPublicKey)?;
-        Ok(Verifier { name: name.to_owned(), key, key_id: id })
+        Ok(Verifier {
+            name: name.to_owned(),
+            key,
+            key_id: id,
+        })
     }
 
     /// The key name.
@@ -183,12 +217,19 @@ impl Verifier {
 
     /// The verifier key string.
     pub fn verifier_key(&self) -> String {
-        format!("{}+{:08x}+{}", self.name, self.key_id, encode_key(&self.key.to_bytes()))
+        format!(
+            "{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            encode_key(&self.key.to_bytes())
+        )
     }
 
     /// Checks an Ed25519 signature over `msg`.
     pub fn verify_bytes(&self, msg: &[u8], sig: &[u8]) -> bool {
-        let Ok(sig) = Signature::from_slice(sig) else { return false };
+        let Ok(sig) = Signature::from_slice(sig) else {
+            return false;
+        };
         self.key.verify_strict(msg, &sig).is_ok()
     }
 }
@@ -243,7 +284,10 @@ fn check_controls(s: &str) -> Result<(), NoteError> {
         if c == '\n' {
             line += 1;
         } else if c.is_ascii_control() {
-            return Err(NoteError::ControlCharacter { line, code: u32::from(c) });
+            return Err(NoteError::ControlCharacter {
+                line,
+                code: u32::from(c),
+            });
         }
     }
     Ok(())
@@ -297,7 +341,9 @@ impl Note {
     pub fn parse(note: &str) -> Result<Note, NoteError> {
         check_controls(note)?;
         // The last "\n\n" separates text (with its newline) from the signature block.
-        let split = note.rfind("\n\n").ok_or(NoteError::MissingSignatureSeparator)?;
+        let split = note
+            .rfind("\n\n")
+            .ok_or(NoteError::MissingSignatureSeparator)?;
         let text = &note[..split + 1];
         let sigs = &note[split + 2..];
         if sigs.is_empty() {
@@ -314,11 +360,16 @@ impl Note {
         for (i, line) in sigs[..sigs.len() - 1].split('\n').enumerate() {
             let line_no = first_line + i;
             if signatures.len() == MAX_SIGNATURES {
-                return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
+                return Err(NoteError::TooManySignatures {
+                    max: MAX_SIGNATURES,
+                });
             }
             signatures.push(parse_sig_line(line, line_no)?);
         }
-        Ok(Note { text: text.to_owned(), signatures })
+        Ok(Note {
+            text: text.to_owned(),
+            signatures,
+        })
     }
 
     /// Parses and verifies a note. Signatures from keys not in `verifiers` (by name and key
@@ -344,7 +395,10 @@ impl Note {
                     }
                 }
                 (Some(_), Some(_)) => {
-                    return Err(NoteError::AmbiguousVerifier { name: sig.name, key_id: sig.key_id });
+                    return Err(NoteError::AmbiguousVerifier {
+                        name: sig.name,
+                        key_id: sig.key_id,
+                    });
                 }
                 (Some((idx, v)), None) => {
                     if !v.verify_bytes(opened.text.as_bytes(), &sig.signature) {
@@ -361,25 +415,40 @@ impl Note {
             }
         }
         if opened.verified.is_empty() {
-            return Err(NoteError::NoVerifiedSignature { unverified: opened.unverified.len() });
+            return Err(NoteError::NoVerifiedSignature {
+                unverified: opened.unverified.len(),
+            });
         }
         Ok(opened)
     }
 }
 
 fn parse_sig_line(line: &str, line_no: usize) -> Result<NoteSignature, NoteError> {
-    let bad = |reason| NoteError::MalformedSignatureLine { line: line_no, reason };
-    let rest = line.strip_prefix(SIG_PREFIX).ok_or(bad("must start with an em dash and a space"))?;
-    let (name, b64) = rest.split_once(' ').ok_or(bad("expected a key name and a signature"))?;
+    let bad = |reason| NoteError::MalformedSignatureLine {
+        line: line_no,
+        reason,
+    };
+    let rest = line
+        .strip_prefix(SIG_PREFIX)
+        .ok_or(bad("must start with an em dash and a space"))?;
+    let (name, b64) = rest
+        .split_once(' ')
+        .ok_or(bad("expected a key name and a signature"))?;
     if validate_key_name(name).is_err() {
         return Err(bad("invalid key name"));
     }
-    let raw = STANDARD.decode(b64).map_err(|_| bad("signature is not valid base64"))?;
+    let raw = STANDARD
+        .decode(b64)
+        .map_err(|_| bad("signature is not valid base64"))?;
     // Four bytes of key id and at least one byte of signature.
     if raw.len() < 5 {
         return Err(bad("signature is shorter than 5 bytes"));
     }
     let (id, sig) = raw.split_at(4);
     let key_id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
-    Ok(NoteSignature { name: name.to_owned(), key_id, signature: sig.to_vec() })
+    Ok(NoteSignature {
+        name: name.to_owned(),
+        key_id,
+        signature: sig.to_vec(),
+    })
 }

@@ -163,13 +163,19 @@ pub fn verify_inclusion(
 ) -> Result<(), ProofError> {
     let expected = inclusion_proof_len(index, size)?;
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
     }
     let (mut f, mut s) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if s == 0 {
-            return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+            return Err(ProofError::WrongProofLength {
+                expected,
+                got: proof.len(),
+            });
         }
         if f & 1 == 1 || f == s {
             r = node_hash(p, &r);
@@ -184,7 +190,10 @@ pub fn verify_inclusion(
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
     }
     if r != *root {
         return Err(ProofError::RootMismatch);
@@ -227,7 +236,10 @@ pub fn verify_consistency(
     }
     let expected = consistency_proof_len(old_size, new_size)?;
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
     }
     // A power-of-two old tree is itself a node of the new tree: its root seeds the path.
     let (seed, rest) = if old_size.is_power_of_two() {
@@ -246,7 +258,10 @@ pub fn verify_consistency(
     let (mut fr, mut sr) = (seed, seed);
     for c in rest {
         if s == 0 {
-            return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+            return Err(ProofError::WrongProofLength {
+                expected,
+                got: proof.len(),
+            });
         }
         if f & 1 == 1 || f == s {
             fr = node_hash(c, &fr);
@@ -262,7 +277,10 @@ pub fn verify_consistency(
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
+        return Err(ProofError::WrongProofLength {
+            expected,
+            got: proof.len(),
+        });
     }
     if fr != *old_root {
         return Err(ProofError::OldRootMismatch);

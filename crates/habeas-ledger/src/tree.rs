@@ -78,7 +78,10 @@ impl Default for Frontier {
 impl Frontier {
     /// The frontier of the empty tree.
     pub fn empty() -> Self {
-        Frontier { size: 0, hashes: Vec::with_capacity(64) }
+        Frontier {
+            size: 0,
+            hashes: Vec::with_capacity(64),
+        }
     }
 
     /// Number of leaves.
@@ -137,7 +140,11 @@ impl Frontier {
     pub fn load<R: HashReader>(reader: &R, size: u64) -> Result<Self, R::Error> {
         let mut ids = Vec::with_capacity(64);
         decompose(0, size, &mut ids);
-        let mut hashes = if ids.is_empty() { Vec::new() } else { reader.read_hashes(&ids)? };
+        let mut hashes = if ids.is_empty() {
+            Vec::new()
+        } else {
+            reader.read_hashes(&ids)?
+        };
         hashes.reserve(64usize.saturating_sub(hashes.len()));
         Ok(Frontier { size, hashes })
     }
@@ -159,7 +166,10 @@ pub fn root_at<R: HashReader>(reader: &R, size: u64) -> Result<Hash, LedgerError
 /// A misbehaving reader that returns the wrong number of hashes must not cause a panic.
 pub(crate) fn check_batch<E>(ids: &[NodeId], hashes: &[Hash]) -> Result<(), LedgerError<E>> {
     if ids.len() != hashes.len() {
-        return Err(LedgerError::BatchLength { expected: ids.len(), got: hashes.len() });
+        return Err(LedgerError::BatchLength {
+            expected: ids.len(),
+            got: hashes.len(),
+        });
     }
     Ok(())
 }

@@ -28,7 +28,9 @@ fn h(s: &str) -> Hash {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 fn b64(s: &str) -> Vec<u8> {
@@ -40,8 +42,14 @@ fn b64(s: &str) -> Vec<u8> {
 
 #[test]
 fn rfc6962_hasher_vectors() {
-    assert_eq!(empty_root(), h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-    assert_eq!(leaf_hash(b""), h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"));
+    assert_eq!(
+        empty_root(),
+        h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    );
+    assert_eq!(
+        leaf_hash(b""),
+        h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+    );
     assert_eq!(
         leaf_hash(b"L123456"),
         h("395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56")
@@ -58,19 +66,37 @@ fn rfc6962_hasher_vectors() {
 #[test]
 fn hash_from_slice_checks_length() {
     assert_eq!(hash_from_slice(&[7u8; 32]).unwrap(), [7u8; 32]);
-    assert_eq!(hash_from_slice(&[0u8; 31]), Err(ProofError::BadHashLength { got: 31 }));
-    assert_eq!(hash_from_slice(&[0u8; 33]), Err(ProofError::BadHashLength { got: 33 }));
-    assert_eq!(hash_from_slice(&[]), Err(ProofError::BadHashLength { got: 0 }));
+    assert_eq!(
+        hash_from_slice(&[0u8; 31]),
+        Err(ProofError::BadHashLength { got: 31 })
+    );
+    assert_eq!(
+        hash_from_slice(&[0u8; 33]),
+        Err(ProofError::BadHashLength { got: 33 })
+    );
+    assert_eq!(
+        hash_from_slice(&[]),
+        Err(ProofError::BadHashLength { got: 0 })
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // The 8-leaf reference tree
 
 fn ref_leaves() -> Vec<Vec<u8>> {
-    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-        .iter()
-        .map(|s| unhex(s))
-        .collect()
+    [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|s| unhex(s))
+    .collect()
 }
 
 fn ref_roots() -> Vec<Hash> {
@@ -111,7 +137,13 @@ fn ref_inclusion() -> Vec<(u64, u64, Vec<Hash>)> {
                 h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
             ],
         ),
-        (2, 3, vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")]),
+        (
+            2,
+            3,
+            vec![h(
+                "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            )],
+        ),
         (
             1,
             5,
@@ -183,7 +215,11 @@ fn reference_tree_roots_every_size() {
         assert_eq!(t.root(), roots[i], "live root at size {}", i + 1);
     }
     for size in 1..=8u64 {
-        assert_eq!(root_at(&t, size).unwrap(), roots[size as usize - 1], "root_at({size})");
+        assert_eq!(
+            root_at(&t, size).unwrap(),
+            roots[size as usize - 1],
+            "root_at({size})"
+        );
     }
     assert_eq!(root_at(&t, 0).unwrap(), empty_root());
 }
@@ -220,7 +256,10 @@ fn reference_tree_inclusion_proofs() {
             bad.push((index, size, leaf, root, want[..want.len() - 1].to_vec()));
         }
         for (i, s, l, r, p) in bad {
-            assert!(verify_inclusion(&l, i, s, &p, &r).is_err(), "probe ({i},{s}) verified");
+            assert!(
+                verify_inclusion(&l, i, s, &p, &r).is_err(),
+                "probe ({i},{s}) verified"
+            );
         }
     }
 }
@@ -260,7 +299,10 @@ fn reference_tree_consistency_proofs() {
             bad.push((old, new, r1, r2, p));
         }
         for (o, n, a, b, p) in bad {
-            assert!(verify_consistency(o, n, &p, &a, &b).is_err(), "probe ({o},{n}) verified");
+            assert!(
+                verify_consistency(o, n, &p, &a, &b).is_err(),
+                "probe ({o},{n}) verified"
+            );
         }
     }
 }
@@ -273,34 +315,58 @@ fn inclusion_edge_cases() {
     let t = ref_tree();
     let r = t.root();
     let l = leaf_hash(b"");
-    assert!(matches!(inclusion_proof(&t, 0, 0), Err(LedgerError::Proof(ProofError::EmptyTree))));
+    assert!(matches!(
+        inclusion_proof(&t, 0, 0),
+        Err(LedgerError::Proof(ProofError::EmptyTree))
+    ));
     assert!(matches!(
         inclusion_proof(&t, 8, 8),
-        Err(LedgerError::Proof(ProofError::IndexOutOfRange { index: 8, size: 8 }))
+        Err(LedgerError::Proof(ProofError::IndexOutOfRange {
+            index: 8,
+            size: 8
+        }))
     ));
-    assert_eq!(verify_inclusion(&l, 0, 0, &[], &empty_root()), Err(ProofError::EmptyTree));
+    assert_eq!(
+        verify_inclusion(&l, 0, 0, &[], &empty_root()),
+        Err(ProofError::EmptyTree)
+    );
     assert_eq!(
         verify_inclusion(&l, 3, 3, &[], &r),
         Err(ProofError::IndexOutOfRange { index: 3, size: 3 })
     );
     assert_eq!(
         verify_inclusion(&l, u64::MAX, 5, &[], &r),
-        Err(ProofError::IndexOutOfRange { index: u64::MAX, size: 5 })
+        Err(ProofError::IndexOutOfRange {
+            index: u64::MAX,
+            size: 5
+        })
     );
     let p = inclusion_proof(&t, 0, 8).unwrap();
     assert_eq!(
         verify_inclusion(&l, 0, 8, &p[..2], &r),
-        Err(ProofError::WrongProofLength { expected: 3, got: 2 })
+        Err(ProofError::WrongProofLength {
+            expected: 3,
+            got: 2
+        })
     );
     assert_eq!(
         verify_inclusion(&l, 0, 8, &[p.clone(), vec![r]].concat(), &r),
-        Err(ProofError::WrongProofLength { expected: 3, got: 4 })
+        Err(ProofError::WrongProofLength {
+            expected: 3,
+            got: 4
+        })
     );
-    assert_eq!(verify_inclusion(&[9; 32], 0, 8, &p, &r), Err(ProofError::RootMismatch));
+    assert_eq!(
+        verify_inclusion(&[9; 32], 0, 8, &p, &r),
+        Err(ProofError::RootMismatch)
+    );
     // Single-entry tree: root equals leaf hash, empty proof.
     verify_inclusion(&leaf_hash(b"data"), 0, 1, &[], &leaf_hash(b"data")).unwrap();
     // Asking beyond what is stored is a store error, not a panic.
-    assert!(matches!(inclusion_proof(&t, 0, 9), Err(LedgerError::Store(_))));
+    assert!(matches!(
+        inclusion_proof(&t, 0, 9),
+        Err(LedgerError::Store(_))
+    ));
     assert!(matches!(root_at(&t, 100), Err(LedgerError::Store(_))));
     // Huge sizes do not overflow.
     assert_eq!(inclusion_proof_len(u64::MAX - 1, u64::MAX).unwrap(), 63);
@@ -314,22 +380,34 @@ fn consistency_edge_cases() {
     let e = empty_root();
     assert!(matches!(
         consistency_proof(&t, 5, 4),
-        Err(LedgerError::Proof(ProofError::OldSizeGreater { old_size: 5, new_size: 4 }))
+        Err(LedgerError::Proof(ProofError::OldSizeGreater {
+            old_size: 5,
+            new_size: 4
+        }))
     ));
     assert_eq!(
         verify_consistency(5, 4, &[], &roots[4], &roots[3]),
-        Err(ProofError::OldSizeGreater { old_size: 5, new_size: 4 })
+        Err(ProofError::OldSizeGreater {
+            old_size: 5,
+            new_size: 4
+        })
     );
     // Equal sizes: empty proof, equal roots.
     assert!(consistency_proof(&t, 4, 4).unwrap().is_empty());
     verify_consistency(4, 4, &[], &roots[3], &roots[3]).unwrap();
-    assert_eq!(verify_consistency(4, 4, &[], &roots[3], &roots[4]), Err(ProofError::RootMismatch));
+    assert_eq!(
+        verify_consistency(4, 4, &[], &roots[3], &roots[4]),
+        Err(ProofError::RootMismatch)
+    );
     assert_eq!(
         verify_consistency(4, 4, &[e], &roots[3], &roots[3]),
         Err(ProofError::NonEmptyProofForEqualSizes { got: 1 })
     );
     verify_consistency(0, 0, &[], &e, &e).unwrap();
-    assert_eq!(verify_consistency(0, 0, &[], &roots[0], &roots[0]), Err(ProofError::OldRootMismatch));
+    assert_eq!(
+        verify_consistency(0, 0, &[], &roots[0], &roots[0]),
+        Err(ProofError::OldRootMismatch)
+    );
     // From the empty tree: the proof is empty, and the old root must be the empty root.
     assert!(consistency_proof(&t, 0, 8).unwrap().is_empty());
     verify_consistency(0, 8, &[], &e, &roots[7]).unwrap();
@@ -337,20 +415,35 @@ fn consistency_edge_cases() {
         verify_consistency(0, 8, &[e], &e, &roots[7]),
         Err(ProofError::NonEmptyProofFromEmptyTree { got: 1 })
     );
-    assert_eq!(verify_consistency(0, 8, &[], &roots[0], &roots[7]), Err(ProofError::OldRootMismatch));
+    assert_eq!(
+        verify_consistency(0, 8, &[], &roots[0], &roots[7]),
+        Err(ProofError::OldRootMismatch)
+    );
     // Length checks.
     assert_eq!(
         verify_consistency(1, 2, &[], &roots[0], &roots[1]),
-        Err(ProofError::WrongProofLength { expected: 1, got: 0 })
+        Err(ProofError::WrongProofLength {
+            expected: 1,
+            got: 0
+        })
     );
     let p = consistency_proof(&t, 6, 8).unwrap();
     assert_eq!(
         verify_consistency(6, 8, &[p.clone(), vec![e]].concat(), &roots[5], &roots[7]),
-        Err(ProofError::WrongProofLength { expected: 3, got: 4 })
+        Err(ProofError::WrongProofLength {
+            expected: 3,
+            got: 4
+        })
     );
-    assert_eq!(verify_consistency(6, 8, &p, &roots[5], &roots[6]), Err(ProofError::RootMismatch));
-    assert_eq!(verify_consistency(6, 8, &p, &roots[4], &roots[7]), Err(ProofError::OldRootMismatch));
-    assert_eq!(consistency_proof_len(u64::MAX - 1, u64::MAX).unwrap() <= 64, true);
+    assert_eq!(
+        verify_consistency(6, 8, &p, &roots[5], &roots[6]),
+        Err(ProofError::RootMismatch)
+    );
+    assert_eq!(
+        verify_consistency(6, 8, &p, &roots[4], &roots[7]),
+        Err(ProofError::OldRootMismatch)
+    );
+    assert!(consistency_proof_len(u64::MAX - 1, u64::MAX).unwrap() <= 64);
 }
 
 /// A reader that counts calls and ids, to check proofs need O(log n) reads in one batch.
@@ -370,7 +463,9 @@ impl HashReader for Counting<'_> {
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MemoryTreeError> {
         self.calls.set(self.calls.get() + 1);
         self.ids.set(self.ids.get() + ids.len());
-        ids.iter().map(|&(l, i)| self.inner.read_hash(l, i)).collect()
+        ids.iter()
+            .map(|&(l, i)| self.inner.read_hash(l, i))
+            .collect()
     }
 }
 
@@ -380,20 +475,38 @@ fn proofs_read_log_n_hashes_in_one_batch() {
     for i in 0..5000u32 {
         t.append(&i.to_be_bytes());
     }
-    let c = Counting { inner: &t, calls: Cell::new(0), ids: Cell::new(0) };
+    let c = Counting {
+        inner: &t,
+        calls: Cell::new(0),
+        ids: Cell::new(0),
+    };
     for (index, size) in [(0u64, 5000u64), (4999, 5000), (1234, 4097), (2047, 2049)] {
         c.calls.set(0);
         c.ids.set(0);
         inclusion_proof(&c, index, size).unwrap();
         assert_eq!(c.calls.get(), 1);
-        assert!(c.ids.get() <= 2 * 13 + 2, "{} ids for ({index},{size})", c.ids.get());
+        assert!(
+            c.ids.get() <= 2 * 13 + 2,
+            "{} ids for ({index},{size})",
+            c.ids.get()
+        );
     }
-    for (old, new) in [(1u64, 5000u64), (4999, 5000), (1234, 4097), (2047, 2049), (3, 4999)] {
+    for (old, new) in [
+        (1u64, 5000u64),
+        (4999, 5000),
+        (1234, 4097),
+        (2047, 2049),
+        (3, 4999),
+    ] {
         c.calls.set(0);
         c.ids.set(0);
         consistency_proof(&c, old, new).unwrap();
         assert_eq!(c.calls.get(), 1);
-        assert!(c.ids.get() <= 2 * 13 + 2, "{} ids for ({old},{new})", c.ids.get());
+        assert!(
+            c.ids.get() <= 2 * 13 + 2,
+            "{} ids for ({old},{new})",
+            c.ids.get()
+        );
     }
     c.ids.set(0);
     root_at(&c, 4999).unwrap();
@@ -414,9 +527,18 @@ impl HashReader for Short {
 
 #[test]
 fn misbehaving_reader_is_an_error() {
-    assert!(matches!(inclusion_proof(&Short, 3, 77), Err(LedgerError::BatchLength { .. })));
-    assert!(matches!(consistency_proof(&Short, 3, 77), Err(LedgerError::BatchLength { .. })));
-    assert!(matches!(root_at(&Short, 77), Err(LedgerError::BatchLength { .. })));
+    assert!(matches!(
+        inclusion_proof(&Short, 3, 77),
+        Err(LedgerError::BatchLength { .. })
+    ));
+    assert!(matches!(
+        consistency_proof(&Short, 3, 77),
+        Err(LedgerError::BatchLength { .. })
+    ));
+    assert!(matches!(
+        root_at(&Short, 77),
+        Err(LedgerError::BatchLength { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,7 +554,10 @@ fn frontier_load_matches_live_frontier_at_every_size() {
         let nodes = f.append(lh);
         // The returned nodes are exactly what a store must write.
         assert_eq!(nodes[0], (0, u64::from(i), lh));
-        assert_eq!(nodes.len(), 1 + (u64::from(i) + 1).trailing_zeros() as usize);
+        assert_eq!(
+            nodes.len(),
+            1 + (u64::from(i) + 1).trailing_zeros() as usize
+        );
         t.append_leaf_hash(lh);
         for &(level, index, hash) in &nodes {
             assert_eq!(t.read_hash(level, index).unwrap(), hash);
@@ -642,11 +767,11 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // Signed notes: golang.org/x/mod/sumdb/note vectors
 
-const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const PETER_SKEY: &str =
+    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 const ENOCH_VKEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
-const GO_TEXT: &str =
-    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const PETER_SIG: &str = "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 const ENOCH_SIG: &str = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
@@ -663,7 +788,10 @@ fn go_note_keys_reproduce() {
     let seed: [u8; 32] = raw[1..].try_into().unwrap();
     let s2 = Signer::from_seed("PeterNeumann", seed).unwrap();
     assert_eq!(s2.verifier_key(), PETER_VKEY);
-    assert_eq!(s2.public_key().to_vec(), b64("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")[1..]);
+    assert_eq!(
+        s2.public_key().to_vec(),
+        b64("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")[1..]
+    );
     assert_eq!(key_id("PeterNeumann", &s2.public_key()), 0xc74f20a3);
     let v = Verifier::from_verifier_key(PETER_VKEY).unwrap();
     assert_eq!((v.name(), v.key_id()), ("PeterNeumann", 0xc74f20a3));
@@ -689,33 +817,60 @@ fn go_note_open() {
     let n = Note::open(&msg, std::slice::from_ref(&peter)).unwrap();
     assert_eq!(n.text, GO_TEXT);
     assert_eq!(n.verified.len(), 1);
-    assert_eq!((n.verified[0].name.as_str(), n.verified[0].key_id), ("PeterNeumann", 0xc74f20a3));
+    assert_eq!(
+        (n.verified[0].name.as_str(), n.verified[0].key_id),
+        ("PeterNeumann", 0xc74f20a3)
+    );
     assert_eq!(n.verified_by, vec![0]);
     assert_eq!(n.unverified.len(), 1);
-    assert_eq!((n.unverified[0].name.as_str(), n.unverified[0].key_id), ("EnochRoot", 0xaf0cfe78));
+    assert_eq!(
+        (n.unverified[0].name.as_str(), n.unverified[0].key_id),
+        ("EnochRoot", 0xaf0cfe78)
+    );
 
     let n = Note::open(&msg, &[enoch.clone(), peter.clone()]).unwrap();
     assert_eq!(n.verified.len(), 2);
     assert_eq!(n.verified_by, vec![1, 0]);
     assert!(n.unverified.is_empty());
 
-    assert_eq!(Note::open(&msg, &[]), Err(NoteError::NoVerifiedSignature { unverified: 2 }));
     assert_eq!(
-        Note::open(&format!("{GO_TEXT}\n{ENOCH_SIG}"), &[enoch.clone(), peter.clone(), enoch.clone()]),
-        Err(NoteError::AmbiguousVerifier { name: "EnochRoot".into(), key_id: 0xaf0cfe78 })
+        Note::open(&msg, &[]),
+        Err(NoteError::NoVerifiedSignature { unverified: 2 })
+    );
+    assert_eq!(
+        Note::open(
+            &format!("{GO_TEXT}\n{ENOCH_SIG}"),
+            &[enoch.clone(), peter.clone(), enoch.clone()]
+        ),
+        Err(NoteError::AmbiguousVerifier {
+            name: "EnochRoot".into(),
+            key_id: 0xaf0cfe78
+        })
     );
     // An unused duplicate verifier is fine.
-    Note::open(&format!("{GO_TEXT}\n{PETER_SIG}"), &[enoch.clone(), peter.clone(), enoch.clone()]).unwrap();
+    Note::open(
+        &format!("{GO_TEXT}\n{PETER_SIG}"),
+        &[enoch.clone(), peter.clone(), enoch.clone()],
+    )
+    .unwrap();
     // Too many signatures.
     assert_eq!(
-        Note::open(&format!("{GO_TEXT}\n{}", PETER_SIG.repeat(101)), std::slice::from_ref(&peter)),
-        Err(NoteError::TooManySignatures { max: MAX_SIGNATURES })
+        Note::open(
+            &format!("{GO_TEXT}\n{}", PETER_SIG.repeat(101)),
+            std::slice::from_ref(&peter)
+        ),
+        Err(NoteError::TooManySignatures {
+            max: MAX_SIGNATURES
+        })
     );
     // A known key whose signature fails is an error.
     let bad = format!("{GO_TEXT}\n{}ABCD{}", &PETER_SIG[..60], &PETER_SIG[60..]);
     assert_eq!(
         Note::open(&bad, std::slice::from_ref(&peter)),
-        Err(NoteError::InvalidSignature { name: "PeterNeumann".into(), key_id: 0xc74f20a3 })
+        Err(NoteError::InvalidSignature {
+            name: "PeterNeumann".into(),
+            key_id: 0xc74f20a3
+        })
     );
     // Duplicates are collapsed; a bad signature from an unknown key is only kept.
     let enoch_bad = format!("{}ABCD{}", &ENOCH_SIG[..60], &ENOCH_SIG[60..]);
@@ -729,11 +884,16 @@ fn go_note_open() {
         format!("{GO_TEXT}\n"),
         format!("{GO_TEXT}\n{}", &PETER_SIG[..PETER_SIG.len() - 1]),
         format!("\x01{GO_TEXT}\n{PETER_SIG}"),
-        format!("{GO_TEXT}\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="),
+        format!(
+            "{GO_TEXT}\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+        ),
         format!("{GO_TEXT}\n{PETER_SIG}Unexpected line.\n"),
     ];
     for m in &bad_msgs {
-        assert!(Note::open(m, std::slice::from_ref(&peter)).is_err(), "accepted {m:?}");
+        assert!(
+            Note::open(m, std::slice::from_ref(&peter)).is_err(),
+            "accepted {m:?}"
+        );
     }
     assert_eq!(
         Note::parse(&format!("\x01{GO_TEXT}\n{PETER_SIG}")),
@@ -746,7 +906,10 @@ fn go_note_open() {
     // Misnamed signature: treated as an unknown key, so nothing verifies.
     let misnamed = PETER_SIG.replace("PeterNeumann", "CarmenSandiego");
     assert_eq!(
-        Note::open(&format!("{GO_TEXT}\n{misnamed}"), std::slice::from_ref(&peter)),
+        Note::open(
+            &format!("{GO_TEXT}\n{misnamed}"),
+            std::slice::from_ref(&peter)
+        ),
         Err(NoteError::NoVerifiedSignature { unverified: 1 })
     );
 }
@@ -755,7 +918,11 @@ fn go_note_open() {
 fn go_key_manglings_are_rejected() {
     for (key, is_private) in [(PETER_VKEY, false), (PETER_SKEY, true)] {
         let parse = |k: &str| {
-            if is_private { Signer::from_private_key(k).map(|_| ()) } else { Verifier::from_verifier_key(k).map(|_| ()) }
+            if is_private {
+                Signer::from_private_key(k).map(|_| ())
+            } else {
+                Verifier::from_verifier_key(k).map(|_| ())
+            }
         };
         parse(key).unwrap();
         let b = key.as_bytes();
@@ -775,19 +942,35 @@ fn go_key_manglings_are_rejected() {
         }
     }
     // Wrong-length key with adjusted key hash; unknown algorithm with adjusted key hash.
-    assert!(Verifier::from_verifier_key("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==").is_err());
-    let long = format!("{}+{}", "x", STANDARD.encode([[1u8].as_slice(), &[0u8; 33]].concat()));
+    assert!(
+        Verifier::from_verifier_key(
+            "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
+        )
+        .is_err()
+    );
+    let long = format!(
+        "{}+{}",
+        "x",
+        STANDARD.encode([[1u8].as_slice(), &[0u8; 33]].concat())
+    );
     assert!(matches!(
         Verifier::from_verifier_key(&long.replacen('+', "+00000000+", 1)),
         Err(NoteError::BadKeyLength { got: 33 })
     ));
     assert_eq!(
-        Verifier::from_verifier_key("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+        Verifier::from_verifier_key(
+            "PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+        ),
         Err(NoteError::UnknownAlgorithm { alg: 0x65 })
     );
     assert_eq!(
-        Verifier::from_verifier_key("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
-        Err(NoteError::KeyIdMismatch { expected: 0xc74f20a3, got: 0xc74f20a4 })
+        Verifier::from_verifier_key(
+            "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+        ),
+        Err(NoteError::KeyIdMismatch {
+            expected: 0xc74f20a3,
+            got: 0xc74f20a4
+        })
     );
 }
 
@@ -796,14 +979,28 @@ fn key_names_and_note_text_rules() {
     for bad in ["", "a+b", "a b", "a\tb", "a\u{2003}b", "a\u{a0}b"] {
         assert_eq!(
             Signer::from_seed(bad, [1; 32]).map(|_| ()),
-            Err(NoteError::InvalidKeyName { name: bad.to_string() })
+            Err(NoteError::InvalidKeyName {
+                name: bad.to_string()
+            })
         );
     }
     let s = Signer::from_seed("example.com/log", [7; 32]).unwrap();
     assert_eq!(Note::sign("", &[&s]), Err(NoteError::EmptyText));
-    assert_eq!(Note::sign("abc", &[&s]), Err(NoteError::TextNotNewlineTerminated));
-    assert_eq!(Note::sign("a\rb\n", &[&s]), Err(NoteError::ControlCharacter { line: 1, code: 13 }));
-    assert_eq!(Note::sign("a\nb\x7f\n", &[&s]), Err(NoteError::ControlCharacter { line: 2, code: 0x7f }));
+    assert_eq!(
+        Note::sign("abc", &[&s]),
+        Err(NoteError::TextNotNewlineTerminated)
+    );
+    assert_eq!(
+        Note::sign("a\rb\n", &[&s]),
+        Err(NoteError::ControlCharacter { line: 1, code: 13 })
+    );
+    assert_eq!(
+        Note::sign("a\nb\x7f\n", &[&s]),
+        Err(NoteError::ControlCharacter {
+            line: 2,
+            code: 0x7f
+        })
+    );
     assert_eq!(Note::sign("abc\n", &[]), Err(NoteError::NoSigners));
     // Several signers; the text may contain blank lines (split at the last one).
     let t = Signer::from_seed("witness.example/w1", [9; 32]).unwrap();
@@ -829,14 +1026,20 @@ const C2SP_NOTE: &str = "Ognuno sta solo sul cuor della terra\ntrafitto da un ra
 fn c2sp_signed_note_example_parses() {
     // The spec publishes no key for this example, so we check structure, not signature.
     let n = Note::parse(C2SP_NOTE).unwrap();
-    assert_eq!(n.text, "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n");
+    assert_eq!(
+        n.text,
+        "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n"
+    );
     assert_eq!(n.signatures.len(), 1);
     assert_eq!(n.signatures[0].name, "quasimodo.example/salvatore");
     assert_eq!(n.signatures[0].key_id, 0x367ba04b);
     assert_eq!(n.signatures[0].signature.len(), 64);
     assert_eq!(n.format(), C2SP_NOTE);
     let other = Signer::from_seed("quasimodo.example/salvatore", [3; 32]).unwrap();
-    assert_eq!(Note::open(C2SP_NOTE, &[other.verifier()]), Err(NoteError::NoVerifiedSignature { unverified: 1 }));
+    assert_eq!(
+        Note::open(C2SP_NOTE, &[other.verifier()]),
+        Err(NoteError::NoVerifiedSignature { unverified: 1 })
+    );
 }
 
 const C2SP_CHECKPOINT: &str = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n";
@@ -847,7 +1050,10 @@ fn c2sp_checkpoint_example() {
     let cp = Checkpoint::parse(&n.text).unwrap();
     assert_eq!(cp.origin, "example.com/behind-the-sofa");
     assert_eq!(cp.size, 20852163);
-    assert_eq!(cp.root.to_vec(), b64("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I="));
+    assert_eq!(
+        cp.root.to_vec(),
+        b64("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=")
+    );
     assert!(cp.extensions.is_empty());
     assert_eq!(cp.format(), n.text);
     assert_eq!(n.format(), C2SP_CHECKPOINT);
@@ -866,31 +1072,84 @@ fn checkpoint_strictness() {
         (format!("o\n1\n{root}"), FormatError::MissingFinalNewline),
         ("o\n1\n".into(), FormatError::TooFewLines { got: 2 }),
         (format!("\n1\n{root}\n"), FormatError::EmptyOrigin),
-        (format!("o\n01\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "01".into() }),
-        (format!("o\n+1\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "+1".into() }),
-        (format!("o\n\n{root}\n"), FormatError::BadNumber { line: 2, what: "tree size", value: "".into() }),
+        (
+            format!("o\n01\n{root}\n"),
+            FormatError::BadNumber {
+                line: 2,
+                what: "tree size",
+                value: "01".into(),
+            },
+        ),
+        (
+            format!("o\n+1\n{root}\n"),
+            FormatError::BadNumber {
+                line: 2,
+                what: "tree size",
+                value: "+1".into(),
+            },
+        ),
+        (
+            format!("o\n\n{root}\n"),
+            FormatError::BadNumber {
+                line: 2,
+                what: "tree size",
+                value: "".into(),
+            },
+        ),
         (
             format!("o\n18446744073709551616\n{root}\n"),
-            FormatError::BadNumber { line: 2, what: "tree size", value: "18446744073709551616".into() },
+            FormatError::BadNumber {
+                line: 2,
+                what: "tree size",
+                value: "18446744073709551616".into(),
+            },
         ),
-        (format!("o\n1\n{}\n", STANDARD.encode([5u8; 31])), FormatError::BadHashLength { line: 3, got: 31 }),
-        (format!("o\n1\n{}\n", root.trim_end_matches('=')), FormatError::BadBase64 { line: 3 }),
-        (format!("o\n1\n{}\n", root.replace('F', "-")), FormatError::BadBase64 { line: 3 }),
-        (format!("o\n1\n{root} \n"), FormatError::BadBase64 { line: 3 }),
-        (format!("o\n1\n{root}\n\n"), FormatError::EmptyExtensionLine { line: 4 }),
-        (format!("o\r\n1\n{root}\n"), FormatError::ControlCharacter { line: 1, code: 13 }),
+        (
+            format!("o\n1\n{}\n", STANDARD.encode([5u8; 31])),
+            FormatError::BadHashLength { line: 3, got: 31 },
+        ),
+        (
+            format!("o\n1\n{}\n", root.trim_end_matches('=')),
+            FormatError::BadBase64 { line: 3 },
+        ),
+        (
+            format!("o\n1\n{}\n", root.replace('F', "-")),
+            FormatError::BadBase64 { line: 3 },
+        ),
+        (
+            format!("o\n1\n{root} \n"),
+            FormatError::BadBase64 { line: 3 },
+        ),
+        (
+            format!("o\n1\n{root}\n\n"),
+            FormatError::EmptyExtensionLine { line: 4 },
+        ),
+        (
+            format!("o\r\n1\n{root}\n"),
+            FormatError::ControlCharacter { line: 1, code: 13 },
+        ),
     ];
     for (text, want) in cases {
         assert_eq!(Checkpoint::parse(&text), Err(want), "{text:?}");
     }
-    assert_eq!(Checkpoint::parse(&format!("o\n18446744073709551615\n{root}\n")).unwrap().size, u64::MAX);
+    assert_eq!(
+        Checkpoint::parse(&format!("o\n18446744073709551615\n{root}\n"))
+            .unwrap()
+            .size,
+        u64::MAX
+    );
 }
 
 #[test]
 fn checkpoint_sign_and_open() {
     let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
     let t = ref_tree();
-    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 8, root: t.root(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: "habeas.example/log".into(),
+        size: 8,
+        root: t.root(),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&s]).unwrap();
     let (back, opened) = Checkpoint::open(&note, &[s.verifier()]).unwrap();
     assert_eq!(back, cp);
@@ -898,7 +1157,9 @@ fn checkpoint_sign_and_open() {
     let other = Signer::from_seed("habeas.example/log", [43; 32]).unwrap();
     assert!(matches!(
         Checkpoint::open(&note, &[other.verifier()]),
-        Err(FormatError::Note(NoteError::NoVerifiedSignature { unverified: 1 }))
+        Err(FormatError::Note(NoteError::NoVerifiedSignature {
+            unverified: 1
+        }))
     ));
 }
 
@@ -909,8 +1170,14 @@ fn c2sp_witness_example_round_trips() {
     let w = WitnessRequest::parse(C2SP_WITNESS_BODY).unwrap();
     assert_eq!(w.old_size, 20852014);
     assert_eq!(w.proof.len(), 4);
-    assert_eq!(w.proof[0].to_vec(), b64("PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw="));
-    assert!(w.checkpoint.starts_with("example.com/behind-the-sofa\n20852163\n"));
+    assert_eq!(
+        w.proof[0].to_vec(),
+        b64("PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=")
+    );
+    assert!(
+        w.checkpoint
+            .starts_with("example.com/behind-the-sofa\n20852163\n")
+    );
     assert_eq!(w.format(), C2SP_WITNESS_BODY);
 }
 
@@ -921,36 +1188,98 @@ fn witness_request_rules_and_verify() {
     for i in 0..1000u32 {
         t.append(&i.to_be_bytes());
     }
-    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 1000, root: t.root(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: "habeas.example/log".into(),
+        size: 1000,
+        root: t.root(),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&s]).unwrap();
-    let w = WitnessRequest { old_size: 300, proof: consistency_proof(&t, 300, 1000).unwrap(), checkpoint: note.clone() };
+    let w = WitnessRequest {
+        old_size: 300,
+        proof: consistency_proof(&t, 300, 1000).unwrap(),
+        checkpoint: note.clone(),
+    };
     let body = w.format();
     let back = WitnessRequest::parse(&body).unwrap();
     assert_eq!(back, w);
-    let (got, _) = back.verify(&root_at(&t, 300).unwrap(), &[s.verifier()]).unwrap();
+    let (got, _) = back
+        .verify(&root_at(&t, 300).unwrap(), &[s.verifier()])
+        .unwrap();
     assert_eq!(got, cp);
     assert!(matches!(
         back.verify(&root_at(&t, 299).unwrap(), &[s.verifier()]),
         Err(FormatError::Proof(ProofError::OldRootMismatch))
     ));
     // From zero: no proof lines.
-    let zero = WitnessRequest { old_size: 0, proof: vec![], checkpoint: note.clone() };
+    let zero = WitnessRequest {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: note.clone(),
+    };
     assert_eq!(zero.format(), format!("old 0\n\n{note}"));
-    WitnessRequest::parse(&zero.format()).unwrap().verify(&empty_root(), &[s.verifier()]).unwrap();
+    WitnessRequest::parse(&zero.format())
+        .unwrap()
+        .verify(&empty_root(), &[s.verifier()])
+        .unwrap();
     let h = STANDARD.encode([1u8; 32]);
     let cases: Vec<(String, FormatError)> = vec![
-        (format!("old 0\n{h}\n\n{note}"), FormatError::ProofFromEmptyTree { got: 1 }),
-        (format!("old 01\n\n{note}"), FormatError::BadNumber { line: 1, what: "old size", value: "01".into() }),
-        (format!("old  1\n\n{note}"), FormatError::BadNumber { line: 1, what: "old size", value: " 1".into() }),
-        (format!("new 1\n\n{note}"), FormatError::UnexpectedLine { line: 1, expected: "old N" }),
-        (format!("old 5\n{h}\n{note}"), FormatError::BadBase64 { line: 3 }),
-        (format!("old 5\n{}\n\n{note}", STANDARD.encode([1u8; 33])), FormatError::BadHashLength { line: 2, got: 33 }),
-        (format!("old 5\n{}\n\n{note}", format!("{h}\n").repeat(64)), FormatError::TooManyProofLines { max: 63 }),
+        (
+            format!("old 0\n{h}\n\n{note}"),
+            FormatError::ProofFromEmptyTree { got: 1 },
+        ),
+        (
+            format!("old 01\n\n{note}"),
+            FormatError::BadNumber {
+                line: 1,
+                what: "old size",
+                value: "01".into(),
+            },
+        ),
+        (
+            format!("old  1\n\n{note}"),
+            FormatError::BadNumber {
+                line: 1,
+                what: "old size",
+                value: " 1".into(),
+            },
+        ),
+        (
+            format!("new 1\n\n{note}"),
+            FormatError::UnexpectedLine {
+                line: 1,
+                expected: "old N",
+            },
+        ),
+        (
+            format!("old 5\n{h}\n{note}"),
+            FormatError::BadBase64 { line: 3 },
+        ),
+        (
+            format!("old 5\n{}\n\n{note}", STANDARD.encode([1u8; 33])),
+            FormatError::BadHashLength { line: 2, got: 33 },
+        ),
+        (
+            format!("old 5\n{}\n\n{note}", format!("{h}\n").repeat(64)),
+            FormatError::TooManyProofLines { max: 63 },
+        ),
         ("old 5\n".into(), FormatError::MissingBlankLine),
         ("old 5".into(), FormatError::MissingFinalNewline),
         ("old 5\n\n".into(), FormatError::MissingCheckpoint),
-        (format!("old 5\n\n{note}garbage\n"), FormatError::Note(NoteError::MalformedSignatureLine { line: 8, reason: "must start with an em dash and a space" })),
-        (format!("old 5\n\n{}", note.trim_end()), FormatError::Note(NoteError::MalformedSignatureLine { line: 7, reason: "signature block must end with a newline" })),
+        (
+            format!("old 5\n\n{note}garbage\n"),
+            FormatError::Note(NoteError::MalformedSignatureLine {
+                line: 8,
+                reason: "must start with an em dash and a space",
+            }),
+        ),
+        (
+            format!("old 5\n\n{}", note.trim_end()),
+            FormatError::Note(NoteError::MalformedSignatureLine {
+                line: 7,
+                reason: "signature block must end with a newline",
+            }),
+        ),
     ];
     for (text, want) in cases {
         assert_eq!(WitnessRequest::parse(&text), Err(want), "{text:?}");
@@ -967,22 +1296,33 @@ fn c2sp_tlog_proof_example() {
     // The spec elides its signatures ("[...]"), so verbatim it is not a valid note.
     assert_eq!(
         InclusionReceipt::parse(C2SP_TLOG_PROOF),
-        Err(FormatError::Note(NoteError::MalformedSignatureLine { line: 14, reason: "signature is not valid base64" }))
+        Err(FormatError::Note(NoteError::MalformedSignatureLine {
+            line: 14,
+            reason: "signature is not valid base64"
+        }))
     );
     // With the four signature lines made whole, it parses and round-trips byte for byte.
     let cp_text = "example.com/fancylog\n109482\nsFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n";
-    let signers: Vec<Signer> = ["example.com/fancylog", "witness1.example", "witness2.example", "witness3.example"]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Signer::from_seed(n, [i as u8; 32]).unwrap())
-        .collect();
+    let signers: Vec<Signer> = [
+        "example.com/fancylog",
+        "witness1.example",
+        "witness2.example",
+        "witness3.example",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, n)| Signer::from_seed(n, [i as u8; 32]).unwrap())
+    .collect();
     let note = Note::sign(cp_text, &signers.iter().collect::<Vec<_>>()).unwrap();
     let head = &C2SP_TLOG_PROOF[..C2SP_TLOG_PROOF.find("\n\n").unwrap() + 2];
     let whole = format!("{head}{note}");
     let r = InclusionReceipt::parse(&whole).unwrap();
     assert_eq!(r.index, 73894);
     assert_eq!(r.hashes.len(), 5);
-    assert_eq!(r.extra.as_deref(), Some(&b64("YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ")[..]));
+    assert_eq!(
+        r.extra.as_deref(),
+        Some(&b64("YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ")[..])
+    );
     assert_eq!(r.checkpoint, note);
     assert_eq!(r.format(), whole);
     let (cp, opened) = Checkpoint::open(&r.checkpoint, &[signers[0].verifier()]).unwrap();
@@ -1003,8 +1343,16 @@ fn go_tlog_proof_marshal_vectors() {
         Sha256::digest(b"hash2").into()
     };
     let (e1, e2) = (STANDARD.encode(h1), STANDARD.encode(h2));
-    let r = InclusionReceipt { extra: None, index: 5, hashes: vec![h1, h2], checkpoint: "test checkpoint\n".into() };
-    assert_eq!(r.format(), format!("c2sp.org/tlog-proof@v1\nindex 5\n{e1}\n{e2}\n\ntest checkpoint\n"));
+    let r = InclusionReceipt {
+        extra: None,
+        index: 5,
+        hashes: vec![h1, h2],
+        checkpoint: "test checkpoint\n".into(),
+    };
+    assert_eq!(
+        r.format(),
+        format!("c2sp.org/tlog-proof@v1\nindex 5\n{e1}\n{e2}\n\ntest checkpoint\n")
+    );
     let r = InclusionReceipt {
         extra: Some(b"extra information".to_vec()),
         index: 10,
@@ -1013,41 +1361,119 @@ fn go_tlog_proof_marshal_vectors() {
     };
     assert_eq!(
         r.format(),
-        format!("c2sp.org/tlog-proof@v1\nextra {}\nindex 10\n{e1}\n\ncheckpoint data\n", STANDARD.encode(b"extra information"))
+        format!(
+            "c2sp.org/tlog-proof@v1\nextra {}\nindex 10\n{e1}\n\ncheckpoint data\n",
+            STANDARD.encode(b"extra information")
+        )
     );
-    let r = InclusionReceipt { extra: None, index: 0, hashes: vec![], checkpoint: "checkpoint\n".into() };
-    assert_eq!(r.format(), "c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n");
+    let r = InclusionReceipt {
+        extra: None,
+        index: 0,
+        hashes: vec![],
+        checkpoint: "checkpoint\n".into(),
+    };
+    assert_eq!(
+        r.format(),
+        "c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n"
+    );
 }
 
 #[test]
 fn inclusion_receipt_rules_and_verify() {
     let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
     let t = build(777);
-    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 777, root: t.root(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: "habeas.example/log".into(),
+        size: 777,
+        root: t.root(),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&s]).unwrap();
-    let r = InclusionReceipt { extra: None, index: 500, hashes: inclusion_proof(&t, 500, 777).unwrap(), checkpoint: note.clone() };
+    let r = InclusionReceipt {
+        extra: None,
+        index: 500,
+        hashes: inclusion_proof(&t, 500, 777).unwrap(),
+        checkpoint: note.clone(),
+    };
     let text = r.format();
     let back = InclusionReceipt::parse(&text).unwrap();
     assert_eq!(back, r);
-    back.verify(&leaf_hash(&500u64.to_le_bytes()), &[s.verifier()]).unwrap();
+    back.verify(&leaf_hash(&500u64.to_le_bytes()), &[s.verifier()])
+        .unwrap();
     assert!(matches!(
         back.verify(&leaf_hash(&501u64.to_le_bytes()), &[s.verifier()]),
         Err(FormatError::Proof(ProofError::RootMismatch))
     ));
     let h = STANDARD.encode([1u8; 32]);
     let cases: Vec<(String, FormatError)> = vec![
-        (format!("c2sp.org/tlog-proof@v2\nindex 0\n\n{note}"), FormatError::UnexpectedLine { line: 1, expected: TLOG_PROOF_HEADER }),
-        (format!("c2sp.org/tlog-proof@v1\nextra !!\nindex 0\n\n{note}"), FormatError::BadBase64 { line: 2 }),
-        (format!("c2sp.org/tlog-proof@v1\n\n\n{note}"), FormatError::UnexpectedLine { line: 2, expected: "index N" }),
-        (format!("c2sp.org/tlog-proof@v1\nindex -5\n\n{note}"), FormatError::BadNumber { line: 2, what: "index", value: "-5".into() }),
-        (format!("c2sp.org/tlog-proof@v1\nextra AA==\nindex 007\n\n{note}"), FormatError::BadNumber { line: 3, what: "index", value: "007".into() }),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n!!notbase64!!\n\n{note}"), FormatError::BadBase64 { line: 3 }),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n\n{note}", STANDARD.encode([0u8; 64])), FormatError::BadHashLength { line: 3, got: 64 }),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n{note}", format!("{h}\n").repeat(65)), FormatError::TooManyProofLines { max: 64 }),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{h}\n"), FormatError::MissingBlankLine),
-        ("c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n".into(), FormatError::Note(NoteError::MissingSignatureSeparator)),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{note}\n"), FormatError::Note(NoteError::NoSignatures)),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n\x00\n\n{note}"), FormatError::ControlCharacter { line: 3, code: 0 }),
+        (
+            format!("c2sp.org/tlog-proof@v2\nindex 0\n\n{note}"),
+            FormatError::UnexpectedLine {
+                line: 1,
+                expected: TLOG_PROOF_HEADER,
+            },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nextra !!\nindex 0\n\n{note}"),
+            FormatError::BadBase64 { line: 2 },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\n\n\n{note}"),
+            FormatError::UnexpectedLine {
+                line: 2,
+                expected: "index N",
+            },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex -5\n\n{note}"),
+            FormatError::BadNumber {
+                line: 2,
+                what: "index",
+                value: "-5".into(),
+            },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nextra AA==\nindex 007\n\n{note}"),
+            FormatError::BadNumber {
+                line: 3,
+                what: "index",
+                value: "007".into(),
+            },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n!!notbase64!!\n\n{note}"),
+            FormatError::BadBase64 { line: 3 },
+        ),
+        (
+            format!(
+                "c2sp.org/tlog-proof@v1\nindex 0\n{}\n\n{note}",
+                STANDARD.encode([0u8; 64])
+            ),
+            FormatError::BadHashLength { line: 3, got: 64 },
+        ),
+        (
+            format!(
+                "c2sp.org/tlog-proof@v1\nindex 0\n{}\n{note}",
+                format!("{h}\n").repeat(65)
+            ),
+            FormatError::TooManyProofLines { max: 64 },
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n{h}\n"),
+            FormatError::MissingBlankLine,
+        ),
+        (
+            "c2sp.org/tlog-proof@v1\nindex 0\n\ncheckpoint\n".into(),
+            FormatError::Note(NoteError::MissingSignatureSeparator),
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{note}\n"),
+            FormatError::Note(NoteError::NoSignatures),
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n\x00\n\n{note}"),
+            FormatError::ControlCharacter { line: 3, code: 0 },
+        ),
     ];
     for (text, want) in cases {
         assert_eq!(InclusionReceipt::parse(&text), Err(want), "{text:?}");
@@ -1079,10 +1505,24 @@ fn all_parsers(s: &str) {
 
 fn seeds() -> Vec<String> {
     let s = Signer::from_seed("habeas.example/log", [42; 32]).unwrap();
-    let cp = Checkpoint { origin: "habeas.example/log".into(), size: 8, root: ref_tree().root(), extensions: vec![] };
+    let cp = Checkpoint {
+        origin: "habeas.example/log".into(),
+        size: 8,
+        root: ref_tree().root(),
+        extensions: vec![],
+    };
     let note = cp.sign(&[&s]).unwrap();
-    let receipt = InclusionReceipt { extra: Some(vec![1, 2]), index: 3, hashes: inclusion_proof(&ref_tree(), 3, 8).unwrap(), checkpoint: note.clone() };
-    let witness = WitnessRequest { old_size: 3, proof: consistency_proof(&ref_tree(), 3, 8).unwrap(), checkpoint: note.clone() };
+    let receipt = InclusionReceipt {
+        extra: Some(vec![1, 2]),
+        index: 3,
+        hashes: inclusion_proof(&ref_tree(), 3, 8).unwrap(),
+        checkpoint: note.clone(),
+    };
+    let witness = WitnessRequest {
+        old_size: 3,
+        proof: consistency_proof(&ref_tree(), 3, 8).unwrap(),
+        checkpoint: note.clone(),
+    };
     vec![
         format!("{GO_TEXT}\n{PETER_SIG}{ENOCH_SIG}"),
         PETER_SKEY.into(),

@@ -1,0 +1,229 @@
+//! habeas-store through its public API: batches, refusals, append-only tables, rebuild,
+//! verification and proofs.
+
+use std::path::{Path, PathBuf};
+
+use habeas_domain::{Submission, RegisterNo};
+use habeas_ledger::{InclusionReceipt, WitnessRequest, leaf_hash, verify_consistency, verify_inclusion, Checkpoint};
+use habeas_store::{STATE_TABLES, Store};
+use jiff::Timestamp;
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+fn now() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn new_store(dir: &Path) -> (Store, PathBuf) {
+    let path = dir.join("register.db");
+    let mut store = Store::create(&path, "example.org/habeas/test").unwrap();
+    store.set_clock(now);
+    (store, path)
+}
+
+fn sub(json: &str) -> Submission {
+    Submission::from_json(json).unwrap_or_else(|r| panic!("{json}: {r}"))
+}
+
+const PLACES: &[&str] = &[
+    r#"{"type":"facility.register","facility":"F1","name":"One","authority":"A","timezone":"UTC","official_capacity":10}"#,
+    r#"{"type":"facility.register","facility":"F2","name":"Two","authority":"A","timezone":"UTC","official_capacity":10}"#,
+    r#"{"type":"unit.register","facility":"F1","unit":"U","name":"U"}"#,
+    r#"{"type":"unit.register","facility":"F2","unit":"U","name":"U"}"#,
+    r#"{"type":"cell.register","cell":"F1/U/C1","places":2,"beds":1}"#,
+    r#"{"type":"cell.register","cell":"F1/U/C2","places":2,"beds":2,"area_m2":9.5}"#,
+    r#"{"type":"cell.register","cell":"F2/U/C1","places":4,"beds":4}"#,
+    r#"{"type":"court_order.record","order":"CO-1","court":"Court","case":"K-1","kind":"bar_transfer","issued_at":"2025-01-01T00:00:00Z","applies_to":{"register_nos":["P0"]}}"#,
+];
+
+/// Every row of every current-state table, as text, in key order.
+fn dump(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let conn = Connection::open(path).unwrap();
+    STATE_TABLES
+        .iter()
+        .map(|t| {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
+            let cols = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    (0..cols)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            (t.to_string(), rows)
+        })
+        .collect()
+}
+
+/// A random command over a small universe: five persons, three cells, two facilities.
+fn command(t: u32) -> impl Strategy<Value = String> {
+    let at = format!("2025-02-01T00:00:00Z")
+        .parse::<Timestamp>()
+        .unwrap()
+        .checked_add(jiff::SignedDuration::from_mins(i64::from(t) * 10))
+        .unwrap();
+    let person = (0..5u8).prop_map(|i| format!("P{i}"));
+    let cell = prop_oneof![Just("F1/U/C1"), Just("F1/U/C2"), Just("F2/U/C1")];
+    let facility = prop_oneof![Just("F1"), Just("F2")];
+    (0..12u8, person, cell, facility, any::<bool>()).prop_map(move |(kind, p, c, f, flag)| {
+        match kind {
+            0 | 1 => {
+                let lb = if flag {
+                    r#","legal_basis":{"kind":"court_order","authority":"Court","reference":"REF-1","issued_on":"2025-01-01","grounds":"g"}"#
+                } else {
+                    ""
+                };
+                format!(r#"{{"type":"admission.record","register_no":"{p}","facility":"{f}","at":"{at}","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"other"}}{lb}}}"#)
+            }
+            2 | 3 => format!(r#"{{"type":"placement.record","register_no":"{p}","cell":"{c}","at":"{at}"}}"#),
+            4 => format!(r#"{{"type":"absence.start","register_no":"{p}","at":"{at}","purpose":"hospital","destination":"H"}}"#),
+            5 => format!(r#"{{"type":"absence.end","register_no":"{p}","at":"{at}"}}"#),
+            6 => format!(r#"{{"type":"transfer.depart","register_no":"{p}","at":"{at}","to":{{"facility":"{f}"}}}}"#),
+            7 => format!(r#"{{"type":"transfer.arrive","register_no":"{p}","facility":"{f}","at":"{at}"{}}}"#,
+                if flag { format!(r#","cell":"{c}""#) } else { String::new() }),
+            8 => format!(r#"{{"type":"release.record","register_no":"{p}","at":"{at}","reason":"bail","authority":"Court","reference":"R"}}"#),
+            9 => format!(r#"{{"type":"legal_basis.record","register_no":"{p}","at":"{at}","legal_basis":{{"kind":"sentence","authority":"Court","reference":"S-{p}","issued_on":"2025-01-02","grounds":"g"}},"legal_status":"sentenced"}}"#),
+            10 => if flag {
+                format!(r#"{{"type":"death.record","register_no":"{p}","at":"{at}","place":"cell","circumstances":"c"}}"#)
+            } else {
+                format!(r#"{{"type":"transfer.depart","register_no":"{p}","at":"{at}","to":{{"jurisdiction":"Elsewhere","authority":"X"}}}}"#)
+            },
+            _ => format!(r#"{{"type":"transfer.order","transfer":"T-{t}","register_nos":["{p}"],"to":{{"facility":"{f}"}},"authority":"A","reference":"R","planned_at":"{at}"}}"#),
+        }
+    })
+}
+
+fn commands() -> impl Strategy<Value = Vec<String>> {
+    (1usize..60).prop_flat_map(|n| (0..n as u32).map(command).collect::<Vec<_>>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Current state is a cache of the log: whatever valid or refused commands came in, and
+    /// however they were cut into batches, `rebuild` re-derives exactly the same tables.
+    #[test]
+    fn rebuild_equals_incremental(cmds in commands(), batch in 1usize..8, cache_limit in 0usize..4) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, path) = new_store(dir.path());
+        // A tiny cache forces persons to be reloaded from the tables between batches.
+        store.person_cache_limit = cache_limit;
+        let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+        let (outcomes, _) = store.submit_batch(&places, true).unwrap();
+        prop_assert!(outcomes.iter().all(Result::is_ok));
+        let subs: Vec<Submission> = cmds.iter().map(|j| sub(j)).collect();
+        // About a third of the random commands are accepted; the rest are refusals, which
+        // must leave no trace either.
+        for chunk in subs.chunks(batch) {
+            store.submit_batch(chunk, false).unwrap();
+        }
+        let live = dump(&path);
+        let size = store.log_size();
+        prop_assert_eq!(store.rebuild().unwrap(), size);
+        prop_assert_eq!(dump(&path), live);
+        prop_assert!(store.verify(None).unwrap().ok());
+    }
+}
+
+#[test]
+fn refused_command_changes_nothing_and_atomic_batch_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    let before = dump(&path);
+    let size = store.log_size();
+
+    let good = sub(r#"{"type":"admission.record","register_no":"P0","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}"#);
+    let bad = sub(r#"{"type":"placement.record","register_no":"P0","cell":"F1/U/C9","at":"2025-02-01T01:00:00Z"}"#);
+    let (outcomes, checkpoint) = store.submit_batch(&[good.clone(), bad.clone()], true).unwrap();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(outcomes[1].as_ref().unwrap_err().rule, "unknown-cell");
+    assert!(checkpoint.is_none());
+    assert_eq!(store.log_size(), size, "an atomic batch with a refusal appends nothing");
+    assert_eq!(dump(&path), before);
+    assert!(store.whereabouts(&RegisterNo::parse("P0").unwrap()).unwrap().is_none());
+
+    // Without atomic, the good command lands and the bad one changes nothing.
+    let (outcomes, checkpoint) = store.submit_batch(&[good, bad], false).unwrap();
+    assert!(outcomes[0].is_ok() && outcomes[1].is_err());
+    assert_eq!(checkpoint.unwrap().size, size + 1);
+}
+
+#[test]
+fn transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    store
+        .submit_batch(&[sub(r#"{"type":"admission.record","register_no":"P0","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}"#)], false)
+        .unwrap();
+    let (o, _) = store
+        .submit_batch(&[sub(r#"{"type":"transfer.order","transfer":"T-1","register_nos":["P0"],"to":{"facility":"F2"},"authority":"A","reference":"R","planned_at":"2025-03-01T00:00:00Z"}"#)], false)
+        .unwrap();
+    let refusal = o[0].as_ref().unwrap_err();
+    assert_eq!(refusal.rule, "barred-by-court-order");
+    assert!(refusal.reason.contains("CO-1") && refusal.reason.contains("Court") && refusal.reason.contains("K-1"));
+    // The departure itself is a fact: recorded, and left to the checks to report.
+    let (o, _) = store
+        .submit_batch(&[sub(r#"{"type":"transfer.depart","register_no":"P0","at":"2025-03-01T00:00:00Z","to":{"facility":"F2"}}"#)], false)
+        .unwrap();
+    assert!(o[0].is_ok());
+    let w = store.whereabouts(&RegisterNo::parse("P0").unwrap()).unwrap().unwrap();
+    assert_eq!(w.status.as_str(), "in_transit");
+}
+
+#[test]
+fn log_tables_refuse_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE events SET record = '{}' WHERE seq = 0",
+        "DELETE FROM events WHERE seq = 0",
+        "UPDATE tree SET hash = x'00' WHERE level = 0 AND idx = 0",
+        "DELETE FROM tree",
+        "UPDATE checkpoints SET note = ''",
+        "DELETE FROM checkpoints",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn proofs_verify_against_the_signed_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let mut old_checkpoints = Vec::new();
+    for chunk in PLACES.chunks(3) {
+        let subs: Vec<Submission> = chunk.iter().map(|j| sub(j)).collect();
+        let (_, cp) = store.submit_batch(&subs, false).unwrap();
+        old_checkpoints.push(cp.unwrap());
+    }
+    let latest = store.latest_checkpoint().unwrap();
+    let verifier = store.verifier();
+    let (cp, _) = Checkpoint::open(&latest.note, &[verifier.clone()]).unwrap();
+    assert_eq!(cp.size, PLACES.len() as u64);
+    for seq in 0..cp.size {
+        let receipt = InclusionReceipt::parse(&store.inclusion_receipt(seq).unwrap().format()).unwrap();
+        let leaf = store.leaf(seq).unwrap();
+        verify_inclusion(&leaf_hash(&leaf), receipt.index, cp.size, &receipt.hashes, &cp.root).unwrap();
+    }
+    for old in &old_checkpoints {
+        let body = WitnessRequest::parse(&store.consistency(old.size).unwrap().format()).unwrap();
+        verify_consistency(old.size, cp.size, &body.proof, &old.root, &cp.root).unwrap();
+    }
+    assert!(store.inclusion_receipt(cp.size).is_err());
+    assert!(store.consistency(cp.size + 1).is_err());
+}
