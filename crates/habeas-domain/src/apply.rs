@@ -112,7 +112,15 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
         Event::PlacementRecorded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
             let facility = Some(e.cell.facility.clone());
-            move_to(episode, Status::InCustody, facility, Some(e.cell.clone()), None, e.at, seq);
+            move_to(
+                episode,
+                Status::InCustody,
+                facility,
+                Some(e.cell.clone()),
+                None,
+                e.at,
+                seq,
+            );
         }
         Event::LegalBasisRecorded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
@@ -128,12 +136,16 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
         Event::AbsenceStarted(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
             let facility = episode.current_stay().and_then(|s| s.facility.clone());
-            let note = format!(
-                "{}: {}",
-                serde_plain(&e.purpose),
-                e.destination
+            let note = format!("{}: {}", serde_plain(&e.purpose), e.destination);
+            move_to(
+                episode,
+                Status::Absent,
+                facility,
+                None,
+                Some(note),
+                e.at,
+                seq,
             );
-            move_to(episode, Status::Absent, facility, None, Some(note), e.at, seq);
         }
         Event::AbsenceEnded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
@@ -183,7 +195,15 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
         Event::TransferArrived(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
             let facility = Some(e.facility.clone());
-            move_to(episode, Status::InCustody, facility, e.cell.clone(), None, e.at, seq);
+            move_to(
+                episode,
+                Status::InCustody,
+                facility,
+                e.cell.clone(),
+                None,
+                e.at,
+                seq,
+            );
         }
         Event::ReleaseRecorded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;

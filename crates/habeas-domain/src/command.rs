@@ -210,7 +210,7 @@ vocabulary! {
     "facility.register" => FacilityRegister(FacilityRegister),
     "unit.register" => UnitRegister(UnitRegister),
     "cell.register" => CellRegister(CellRegister),
-    "admission.record" => AdmissionRecord(AdmissionRecord),
+    "admission.record" => AdmissionRecord(Box<AdmissionRecord>),
     "placement.record" => PlacementRecord(PlacementRecord),
     "legal_basis.record" => LegalBasisRecord(LegalBasisRecord),
     "absence.start" => AbsenceStart(AbsenceStart),

@@ -33,7 +33,10 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             if !is_timezone_name(c.timezone.as_str()) {
                 return Err(Refusal::malformed(
                     "timezone",
-                    format!("`{}` is not an IANA time zone name (Area/City or UTC)", c.timezone),
+                    format!(
+                        "`{}` is not an IANA time zone name (Area/City or UTC)",
+                        c.timezone
+                    ),
                 ));
             }
             Ok(vec![Event::FacilityRegistered(c.clone())])
@@ -77,7 +80,10 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(person, episode, &[Status::InCustody], "placement.record")?;
             not_before(episode, c.at)?;
-            let cell = state.cells.get(&c.cell).ok_or_else(|| unknown_cell(&c.cell, "cell"))?;
+            let cell = state
+                .cells
+                .get(&c.cell)
+                .ok_or_else(|| unknown_cell(&c.cell, "cell"))?;
             let held_in = episode.current_stay().and_then(|s| s.facility.as_ref());
             if held_in != Some(&cell.cell.facility) {
                 return Err(Refusal::new(
@@ -132,7 +138,9 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
                     return Err(Refusal::new(
                         rules::OTHER_FACILITY,
                         "to.facility",
-                        format!("the person is already held in {to}; a move inside a facility is a placement"),
+                        format!(
+                            "the person is already held in {to}; a move inside a facility is a placement"
+                        ),
                     ));
                 }
             }
@@ -164,7 +172,10 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             not_before(episode, c.at)?;
             facility(state, &c.facility, "facility")?;
             if let Some(cell) = &c.cell {
-                state.cells.get(cell).ok_or_else(|| unknown_cell(cell, "cell"))?;
+                state
+                    .cells
+                    .get(cell)
+                    .ok_or_else(|| unknown_cell(cell, "cell"))?;
                 if cell.facility != c.facility {
                     return Err(Refusal::new(
                         rules::OTHER_FACILITY,
@@ -339,7 +350,7 @@ fn decide_admission(
             ));
         }
     }
-    Ok(vec![Event::AdmissionRecorded(c.clone())])
+    Ok(vec![Event::AdmissionRecorded(Box::new(c.clone()))])
 }
 
 fn decide_transfer_order(
@@ -493,14 +504,21 @@ fn not_before(episode: &Episode, at: Timestamp) -> Result<(), Refusal> {
         return Err(Refusal::new(
             rules::OUT_OF_ORDER,
             "at",
-            format!("is before the person's last recorded movement ({last}); record events in the order they happened"),
+            format!(
+                "is before the person's last recorded movement ({last}); record events in the order they happened"
+            ),
         ));
     }
     Ok(())
 }
 
 fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
-    if at > ctx.recorded_at.saturating_add(CLOCK_SKEW).unwrap_or(ctx.recorded_at) {
+    if at
+        > ctx
+            .recorded_at
+            .saturating_add(CLOCK_SKEW)
+            .unwrap_or(ctx.recorded_at)
+    {
         return Err(Refusal::new(
             rules::AT_IN_FUTURE,
             field,

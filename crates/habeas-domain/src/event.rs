@@ -31,7 +31,7 @@ pub enum Event {
     #[serde(rename = "cell.registered")]
     CellRegistered(CellRegister),
     #[serde(rename = "admission.recorded")]
-    AdmissionRecorded(AdmissionRecord),
+    AdmissionRecorded(Box<AdmissionRecord>),
     #[serde(rename = "placement.recorded")]
     PlacementRecorded(PlacementRecord),
     #[serde(rename = "legal_basis.recorded")]

@@ -16,10 +16,16 @@ fn check_code(kind: &str, s: &str, max: usize) -> Result<(), IdError> {
         return Err(IdError(format!("{kind} must not be empty")));
     }
     if s.len() > max {
-        return Err(IdError(format!("{kind} `{s}` is longer than {max} characters")));
+        return Err(IdError(format!(
+            "{kind} `{s}` is longer than {max} characters"
+        )));
     }
     let first_ok = s.as_bytes()[0].is_ascii_alphanumeric();
-    if !first_ok || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    if !first_ok
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         return Err(IdError(format!(
             "{kind} `{s}` may hold only ASCII letters, digits, '-', '_' and '.', starting with a letter or digit"
         )));
@@ -162,7 +168,9 @@ impl CellPath {
                 unit: UnitCode::parse(u)?,
                 cell: CellCode::parse(c)?,
             }),
-            _ => Err(IdError(format!("cell path `{s}` must be FACILITY/UNIT/CELL"))),
+            _ => Err(IdError(format!(
+                "cell path `{s}` must be FACILITY/UNIT/CELL"
+            ))),
         }
     }
 
@@ -214,10 +222,7 @@ impl TryFrom<String> for Text {
             return Err(IdError("must not be empty".into()));
         }
         if s.chars().count() > Self::MAX {
-            return Err(IdError(format!(
-                "is longer than {} characters",
-                Self::MAX
-            )));
+            return Err(IdError(format!("is longer than {} characters", Self::MAX)));
         }
         if s.chars().any(|c| c.is_control()) {
             return Err(IdError("must not contain control characters".into()));

@@ -103,9 +103,6 @@ impl Frontier {
 
     /// Appends a leaf hash and returns the nodes to store: `(0, index, leaf_hash)` plus every
     /// complete subtree this append finished, lowest level first. Amortized O(1), no reads.
-    ///
-    /// # Panics
-    /// Never in practice: a tree of `u64::MAX` leaves cannot be built.
     pub fn append(&mut self, leaf_hash: Hash) -> Vec<(u8, u64, Hash)> {
         let mut out = Vec::with_capacity(2);
         self.append_into(leaf_hash, &mut out);
@@ -120,14 +117,14 @@ impl Frontier {
         let mut level = 0u8;
         // Each trailing one bit of the old size is a subtree of the same level as the one we
         // carry; merge them like a binary increment.
-        while (index >> level) & 1 == 1 {
+        while index.checked_shr(u32::from(level)).unwrap_or(0) & 1 == 1 {
             let Some(left) = self.hashes.pop() else { break };
             h = node_hash(&left, &h);
             level += 1;
-            out.push((level, index >> level, h));
+            out.push((level, index.checked_shr(u32::from(level)).unwrap_or(0), h));
         }
         self.hashes.push(h);
-        self.size = index + 1;
+        self.size = index.saturating_add(1);
     }
 
     /// The RFC 6962 Merkle tree hash of the whole tree; [`empty_root`] when empty.
@@ -145,6 +142,13 @@ impl Frontier {
         } else {
             reader.read_hashes(&ids)?
         };
+        if hashes.len() != ids.len() {
+            // A batch that came back short or long cannot be trusted; read one by one.
+            hashes = ids
+                .iter()
+                .map(|&(l, i)| reader.read_hash(l, i))
+                .collect::<Result<_, _>>()?;
+        }
         hashes.reserve(64usize.saturating_sub(hashes.len()));
         Ok(Frontier { size, hashes })
     }

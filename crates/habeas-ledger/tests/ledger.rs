@@ -539,6 +539,7 @@ fn misbehaving_reader_is_an_error() {
         root_at(&Short, 77),
         Err(LedgerError::BatchLength { .. })
     ));
+    assert!(Frontier::load(&Short, 77).is_err());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -48,9 +48,11 @@ impl Store {
     /// The exact bytes of leaf `seq`, as hashed into the tree.
     pub fn leaf(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
         self.conn
-            .query_row("SELECT leaf FROM events WHERE seq = ?1", [to_i64(seq)], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT leaf FROM events WHERE seq = ?1",
+                [to_i64(seq)],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or(StoreError::NoSuchEvent {
                 seq,
@@ -159,7 +161,9 @@ impl Store {
             push(
                 &mut problems,
                 None,
-                format!("the events table holds {count} rows but its sequence numbers reach {size}: events are missing"),
+                format!(
+                    "the events table holds {count} rows but its sequence numbers reach {size}: events are missing"
+                ),
             );
         }
 
@@ -183,14 +187,19 @@ impl Store {
                 Err(e) => push(
                     &mut problems,
                     Some(cp_size.saturating_sub(1)),
-                    format!("checkpoint at size {cp_size}: signature or format does not verify: {e}"),
+                    format!(
+                        "checkpoint at size {cp_size}: signature or format does not verify: {e}"
+                    ),
                 ),
                 Ok((cp, _)) => {
                     if cp.size != *cp_size || cp.origin != self.origin {
                         push(
                             &mut problems,
                             Some(cp_size.saturating_sub(1)),
-                            format!("checkpoint at size {cp_size}: the signed note says origin `{}` size {}", cp.origin, cp.size),
+                            format!(
+                                "checkpoint at size {cp_size}: the signed note says origin `{}` size {}",
+                                cp.origin, cp.size
+                            ),
                         );
                     }
                 }
@@ -199,7 +208,9 @@ impl Store {
                 push(
                     &mut problems,
                     Some(size),
-                    format!("a checkpoint was signed at size {cp_size} but the log holds {size} events: events were removed"),
+                    format!(
+                        "a checkpoint was signed at size {cp_size} but the log holds {size} events: events were removed"
+                    ),
                 );
             }
         }
@@ -208,11 +219,24 @@ impl Store {
             Some(text) => match Checkpoint::open(text, std::slice::from_ref(&verifier)) {
                 Ok((cp, _)) if cp.origin == self.origin => Some(cp),
                 Ok((cp, _)) => {
-                    push(&mut problems, None, format!("the given checkpoint is for origin `{}`, not `{}`", cp.origin, self.origin));
+                    push(
+                        &mut problems,
+                        None,
+                        format!(
+                            "the given checkpoint is for origin `{}`, not `{}`",
+                            cp.origin, self.origin
+                        ),
+                    );
                     None
                 }
                 Err(e) => {
-                    push(&mut problems, None, format!("the given checkpoint does not verify with this register's key: {e}"));
+                    push(
+                        &mut problems,
+                        None,
+                        format!(
+                            "the given checkpoint does not verify with this register's key: {e}"
+                        ),
+                    );
                     None
                 }
             },
@@ -220,7 +244,14 @@ impl Store {
         if let Some(cp) = &external
             && cp.size > size
         {
-            push(&mut problems, Some(size), format!("the given checkpoint has size {} but the log holds {size} events: events were removed", cp.size));
+            push(
+                &mut problems,
+                Some(size),
+                format!(
+                    "the given checkpoint has size {} but the log holds {size} events: events were removed",
+                    cp.size
+                ),
+            );
         }
 
         // One pass over the log: commitments, leaves, tree hashes, roots at checkpoints.
@@ -236,45 +267,97 @@ impl Store {
             .prepare("SELECT seq, record, salt, leaf FROM events ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         let mut expected = 0u64;
+        let mut tainted = std::collections::HashSet::new();
         while let Some(row) = rows.next()? {
             let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
             let record: String = row.get(1)?;
             let salt: Vec<u8> = row.get(2)?;
             let leaf: Vec<u8> = row.get(3)?;
             if seq != expected {
-                push(&mut problems, Some(expected), format!("event {expected} is missing (next stored is {seq})"));
+                push(
+                    &mut problems,
+                    Some(expected),
+                    format!("event {expected} is missing (next stored is {seq})"),
+                );
                 break;
             }
             if salt.len() != 32 {
-                push(&mut problems, Some(seq), format!("event {seq}: salt is {} bytes, not 32", salt.len()));
+                push(
+                    &mut problems,
+                    Some(seq),
+                    format!("event {seq}: salt is {} bytes, not 32", salt.len()),
+                );
             }
             match Recorded::from_json(&record) {
                 Ok(r) if r.seq == seq => {}
-                Ok(r) => push(&mut problems, Some(seq), format!("event {seq}: the record says it is event {}", r.seq)),
-                Err(e) => push(&mut problems, Some(seq), format!("event {seq}: the record is not a valid event: {e}")),
+                Ok(r) => push(
+                    &mut problems,
+                    Some(seq),
+                    format!("event {seq}: the record says it is event {}", r.seq),
+                ),
+                Err(e) => push(
+                    &mut problems,
+                    Some(seq),
+                    format!("event {seq}: the record is not a valid event: {e}"),
+                ),
             }
             let computed = leaf_bytes(seq, &salt, &record);
             if computed != leaf {
-                push(&mut problems, Some(seq), format!("event {seq}: the stored leaf does not commit to the stored record and salt"));
+                push(
+                    &mut problems,
+                    Some(seq),
+                    format!(
+                        "event {seq}: the stored leaf does not commit to the stored record and salt"
+                    ),
+                );
             }
-            for (level, idx, hash) in frontier.append(leaf_hash(&computed)) {
+            // The tree is recomputed from the stored leaves: a changed record shows as a bad
+            // commitment above; a changed leaf or tree hash shows here, at the lowest node
+            // that differs (its ancestors differ because of it and are not reported again).
+            for (level, idx, hash) in frontier.append(leaf_hash(&leaf)) {
                 tree_hashes += 1;
                 let stored: Option<Vec<u8>> = tree_stmt
                     .query_row(params![level, to_i64(idx)], |r| r.get(0))
                     .optional()?;
-                if stored.as_deref() != Some(&hash[..]) {
+                let child_tainted = level > 0
+                    && (tainted.contains(&(level - 1, idx * 2))
+                        || tainted.contains(&(level - 1, idx * 2 + 1)));
+                if child_tainted {
+                    tainted.insert((level, idx));
+                } else if stored.as_deref() != Some(&hash[..]) {
+                    tainted.insert((level, idx));
                     let first = idx << level;
-                    let what = if stored.is_none() { "is missing" } else { "does not match the leaves below it" };
-                    push(&mut problems, Some(first), format!("tree hash at level {level} index {idx} (events {first}..{}) {what}", ((idx + 1) << level) - 1));
+                    let what = if stored.is_none() {
+                        "is missing"
+                    } else {
+                        "does not match the leaves below it"
+                    };
+                    push(
+                        &mut problems,
+                        Some(first),
+                        format!(
+                            "tree hash at level {level} index {idx} (events {first}..{}) {what}",
+                            ((idx + 1) << level) - 1
+                        ),
+                    );
                 }
             }
             let n = frontier.size();
             while next_checkpoint < checkpoints.len() && checkpoints[next_checkpoint].0 == n {
                 let (_, root, note) = &checkpoints[next_checkpoint];
                 let computed_root = frontier.root();
-                let note_root = Checkpoint::open(note, std::slice::from_ref(&verifier)).map(|(c, _)| c.root).ok();
-                if root.as_slice() != computed_root || note_root.is_some_and(|r| r != computed_root) {
-                    push(&mut problems, Some(n - 1), format!("checkpoint at size {n}: its root is not the root of the first {n} events"));
+                let note_root = Checkpoint::open(note, std::slice::from_ref(&verifier))
+                    .map(|(c, _)| c.root)
+                    .ok();
+                if root.as_slice() != computed_root || note_root.is_some_and(|r| r != computed_root)
+                {
+                    push(
+                        &mut problems,
+                        Some(n - 1),
+                        format!(
+                            "checkpoint at size {n}: its root is not the root of the first {n} events"
+                        ),
+                    );
                 }
                 next_checkpoint += 1;
             }
@@ -282,13 +365,25 @@ impl Store {
                 && cp.size == n
                 && cp.root != frontier.root()
             {
-                push(&mut problems, Some(n - 1), format!("the given checkpoint at size {n} is not consistent with this log: the first {n} events were changed"));
+                push(
+                    &mut problems,
+                    Some(n - 1),
+                    format!(
+                        "the given checkpoint at size {n} is not consistent with this log: the first {n} events were changed"
+                    ),
+                );
             }
             expected += 1;
         }
-        let stored_tree: i64 = self.conn.query_row("SELECT count(*) FROM tree", [], |r| r.get(0))?;
+        let stored_tree: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM tree", [], |r| r.get(0))?;
         if to_i64(tree_hashes) != stored_tree {
-            push(&mut problems, None, format!("the tree table holds {stored_tree} hashes; the log needs {tree_hashes}"));
+            push(
+                &mut problems,
+                None,
+                format!("the tree table holds {stored_tree} hashes; the log needs {tree_hashes}"),
+            );
         }
         problems.sort_by_key(|p| p.seq.unwrap_or(u64::MAX));
         Ok(VerifyReport {

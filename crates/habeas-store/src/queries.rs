@@ -156,7 +156,10 @@ impl Store {
             };
             while let Some(r) = rows.next()? {
                 let n: i64 = r.get(3)?;
-                counts.insert((r.get(0)?, r.get(1)?, r.get(2)?), u64::try_from(n).unwrap_or(0));
+                counts.insert(
+                    (r.get(0)?, r.get(1)?, r.get(2)?),
+                    u64::try_from(n).unwrap_or(0),
+                );
             }
         }
         let state = self.state();
@@ -201,7 +204,9 @@ impl Store {
                 }
                 let held = counts
                     .iter()
-                    .filter(|((_, u, s), _)| u.as_deref() == Some(key.as_str()) && s == "in_custody")
+                    .filter(|((_, u, s), _)| {
+                        u.as_deref() == Some(key.as_str()) && s == "in_custody"
+                    })
                     .map(|(_, n)| n)
                     .sum();
                 fp.units.push(UnitPopulation {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use habeas_domain::*;
-use habeas_ledger::{Checkpoint, Frontier, HashReader, Hash, Signer, Verifier, leaf_hash};
+use habeas_ledger::{Checkpoint, Frontier, Hash, HashReader, Signer, Verifier, leaf_hash};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -53,7 +53,11 @@ impl HashReader for SqlTree<'_> {
             rusqlite::Error::FromSqlConversionFailure(
                 2,
                 rusqlite::types::Type::Blob,
-                format!("tree hash ({level}, {index}) is {} bytes, not 32", blob.len()).into(),
+                format!(
+                    "tree hash ({level}, {index}) is {} bytes, not 32",
+                    blob.len()
+                )
+                .into(),
             )
         })
     }
@@ -259,9 +263,13 @@ impl Store {
         load_all(&self.conn, "SELECT data FROM cells", |c: Cell| {
             self.state.cells.insert(c.cell.clone(), c);
         })?;
-        load_all(&self.conn, "SELECT data FROM court_orders", |o: CourtOrder| {
-            self.state.court_orders.insert(o.order.clone(), o);
-        })?;
+        load_all(
+            &self.conn,
+            "SELECT data FROM court_orders",
+            |o: CourtOrder| {
+                self.state.court_orders.insert(o.order.clone(), o);
+            },
+        )?;
         load_all(&self.conn, "SELECT data FROM agreements", |a: Agreement| {
             self.state.agreements.insert(a.terms.agreement.clone(), a);
         })?;
@@ -286,11 +294,11 @@ impl Store {
                 return Err(e);
             }
         };
-        if size != self.frontier.size() {
-            if let Err(e) = self.reload() {
-                self.rollback()?;
-                return Err(e);
-            }
+        if size != self.frontier.size()
+            && let Err(e) = self.reload()
+        {
+            self.rollback()?;
+            return Err(e);
         }
         Ok(())
     }
@@ -428,9 +436,9 @@ impl Store {
 
     fn sign_checkpoint_if_grown(&mut self) -> Result<Option<SignedCheckpoint>, StoreError> {
         let size = self.frontier.size();
-        let last: Option<i64> = self
-            .conn
-            .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))?;
+        let last: Option<i64> =
+            self.conn
+                .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))?;
         if size == 0 || last.is_some_and(|l| l >= to_i64(size)) {
             return Ok(None);
         }
@@ -608,9 +616,9 @@ impl Store {
         const CHUNK: u64 = 10_000;
         while seq < size {
             let records: Vec<(u64, String)> = {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("SELECT seq, record FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT seq, record FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+                )?;
                 let rows = stmt.query_map(params![to_i64(seq), to_i64(CHUNK)], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
                 })?;

@@ -1,10 +1,14 @@
 //! habeas-store through its public API: batches, refusals, append-only tables, rebuild,
 //! verification and proofs.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::path::{Path, PathBuf};
 
-use habeas_domain::{Submission, RegisterNo};
-use habeas_ledger::{InclusionReceipt, WitnessRequest, leaf_hash, verify_consistency, verify_inclusion, Checkpoint};
+use habeas_domain::{RegisterNo, Submission};
+use habeas_ledger::{
+    Checkpoint, InclusionReceipt, WitnessRequest, leaf_hash, verify_consistency, verify_inclusion,
+};
 use habeas_store::{STATE_TABLES, Store};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -42,7 +46,9 @@ fn dump(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
     STATE_TABLES
         .iter()
         .map(|t| {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+                .unwrap();
             let cols = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
@@ -63,7 +69,7 @@ fn dump(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
 
 /// A random command over a small universe: five persons, three cells, two facilities.
 fn command(t: u32) -> impl Strategy<Value = String> {
-    let at = format!("2025-02-01T00:00:00Z")
+    let at = "2025-02-01T00:00:00Z"
         .parse::<Timestamp>()
         .unwrap()
         .checked_add(jiff::SignedDuration::from_mins(i64::from(t) * 10))
@@ -140,15 +146,30 @@ fn refused_command_changes_nothing_and_atomic_batch_rolls_back() {
     let before = dump(&path);
     let size = store.log_size();
 
-    let good = sub(r#"{"type":"admission.record","register_no":"P0","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}"#);
-    let bad = sub(r#"{"type":"placement.record","register_no":"P0","cell":"F1/U/C9","at":"2025-02-01T01:00:00Z"}"#);
-    let (outcomes, checkpoint) = store.submit_batch(&[good.clone(), bad.clone()], true).unwrap();
+    let good = sub(
+        r#"{"type":"admission.record","register_no":"P0","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}"#,
+    );
+    let bad = sub(
+        r#"{"type":"placement.record","register_no":"P0","cell":"F1/U/C9","at":"2025-02-01T01:00:00Z"}"#,
+    );
+    let (outcomes, checkpoint) = store
+        .submit_batch(&[good.clone(), bad.clone()], true)
+        .unwrap();
     assert!(outcomes[0].is_ok());
     assert_eq!(outcomes[1].as_ref().unwrap_err().rule, "unknown-cell");
     assert!(checkpoint.is_none());
-    assert_eq!(store.log_size(), size, "an atomic batch with a refusal appends nothing");
+    assert_eq!(
+        store.log_size(),
+        size,
+        "an atomic batch with a refusal appends nothing"
+    );
     assert_eq!(dump(&path), before);
-    assert!(store.whereabouts(&RegisterNo::parse("P0").unwrap()).unwrap().is_none());
+    assert!(
+        store
+            .whereabouts(&RegisterNo::parse("P0").unwrap())
+            .unwrap()
+            .is_none()
+    );
 
     // Without atomic, the good command lands and the bad one changes nothing.
     let (outcomes, checkpoint) = store.submit_batch(&[good, bad], false).unwrap();
@@ -170,13 +191,20 @@ fn transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded() {
         .unwrap();
     let refusal = o[0].as_ref().unwrap_err();
     assert_eq!(refusal.rule, "barred-by-court-order");
-    assert!(refusal.reason.contains("CO-1") && refusal.reason.contains("Court") && refusal.reason.contains("K-1"));
+    assert!(
+        refusal.reason.contains("CO-1")
+            && refusal.reason.contains("Court")
+            && refusal.reason.contains("K-1")
+    );
     // The departure itself is a fact: recorded, and left to the checks to report.
     let (o, _) = store
         .submit_batch(&[sub(r#"{"type":"transfer.depart","register_no":"P0","at":"2025-03-01T00:00:00Z","to":{"facility":"F2"}}"#)], false)
         .unwrap();
     assert!(o[0].is_ok());
-    let w = store.whereabouts(&RegisterNo::parse("P0").unwrap()).unwrap().unwrap();
+    let w = store
+        .whereabouts(&RegisterNo::parse("P0").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(w.status.as_str(), "in_transit");
 }
 
@@ -213,12 +241,20 @@ fn proofs_verify_against_the_signed_checkpoints() {
     }
     let latest = store.latest_checkpoint().unwrap();
     let verifier = store.verifier();
-    let (cp, _) = Checkpoint::open(&latest.note, &[verifier.clone()]).unwrap();
+    let (cp, _) = Checkpoint::open(&latest.note, std::slice::from_ref(&verifier)).unwrap();
     assert_eq!(cp.size, PLACES.len() as u64);
     for seq in 0..cp.size {
-        let receipt = InclusionReceipt::parse(&store.inclusion_receipt(seq).unwrap().format()).unwrap();
+        let receipt =
+            InclusionReceipt::parse(&store.inclusion_receipt(seq).unwrap().format()).unwrap();
         let leaf = store.leaf(seq).unwrap();
-        verify_inclusion(&leaf_hash(&leaf), receipt.index, cp.size, &receipt.hashes, &cp.root).unwrap();
+        verify_inclusion(
+            &leaf_hash(&leaf),
+            receipt.index,
+            cp.size,
+            &receipt.hashes,
+            &cp.root,
+        )
+        .unwrap();
     }
     for old in &old_checkpoints {
         let body = WitnessRequest::parse(&store.consistency(old.size).unwrap().format()).unwrap();

@@ -133,7 +133,10 @@ fn flush(
             Ok(o) => o,
             Err(e) => {
                 store.rollback()?;
-                return Err(Fail(2, anyhow::Error::new(e).context(format!("line {line}"))));
+                return Err(Fail(
+                    2,
+                    anyhow::Error::new(e).context(format!("line {line}")),
+                ));
             }
         };
         match outcome {
@@ -180,7 +183,8 @@ impl Summary {
         self.refused += 1;
         eprintln!("line {line}: refused: {refusal}");
         if self.refusals.len() < 1000 {
-            self.refusals.push(json!({"line": line, "refusal": refusal}));
+            self.refusals
+                .push(json!({"line": line, "refusal": refusal}));
         }
     }
 

@@ -139,7 +139,9 @@ fn main() -> ExitCode {
 
 fn db_path(db: &str) -> anyhow::Result<&Path> {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!("--db {db}: PostgreSQL registers are not supported by this build yet; use a SQLite file path");
+        bail!(
+            "--db {db}: PostgreSQL registers are not supported by this build yet; use a SQLite file path"
+        );
     }
     if db.is_empty() {
         bail!("--db must name a file");
@@ -170,7 +172,9 @@ pub(crate) fn parse_at(s: &str) -> Result<Timestamp, Fail> {
     }
     Err(Fail(
         2,
-        anyhow::anyhow!("--at `{s}`: expected an RFC 3339 time with offset (2025-03-16T20:00:00Z) or a date (2025-03-16)"),
+        anyhow::anyhow!(
+            "--at `{s}`: expected an RFC 3339 time with offset (2025-03-16T20:00:00Z) or a date (2025-03-16)"
+        ),
     ))
 }
 
@@ -197,7 +201,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => {
             let mut store = open(&cli.db)?;
             let actor = actor.or_else(|| std::env::var("USER").ok().map(|u| format!("cli:{u}")));
-            apply::run(&mut store, &file, atomic, batch_size as usize, actor, json, &mut out)
+            apply::run(
+                &mut store,
+                &file,
+                atomic,
+                batch_size as usize,
+                actor,
+                json,
+                &mut out,
+            )
         }
         Cmd::Where { register_no, json } => {
             let store = open(&cli.db)?;

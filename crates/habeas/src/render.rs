@@ -40,7 +40,11 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
     writeln!(out, "Register number  {}", f.register_no)?;
     match &f.identity {
         Some(id) => {
-            writeln!(out, "Name             {} {}", id.given_names, id.family_names)?;
+            writeln!(
+                out,
+                "Name             {} {}",
+                id.given_names, id.family_names
+            )?;
             let sex = serde_json::to_value(id.sex).ok();
             writeln!(
                 out,
@@ -69,7 +73,11 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
             e.number, e.facility, e.admitted_at, e.admission_seq, e.legal_status
         )?;
         if let Some(d) = &e.deprived {
-            writeln!(out, "  deprived of liberty {} at {} by {}", d.at, d.place, d.by)?;
+            writeln!(
+                out,
+                "  deprived of liberty {} at {} by {}",
+                d.at, d.place, d.by
+            )?;
         }
         if e.legal_bases.is_empty() {
             writeln!(out, "  legal basis: NONE RECORDED")?;
@@ -83,7 +91,9 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
                 lb.reference,
                 lb.authority,
                 lb.issued_on,
-                lb.expires_on.map(|d| format!(", expires {d}")).unwrap_or_default(),
+                lb.expires_on
+                    .map(|d| format!(", expires {d}"))
+                    .unwrap_or_default(),
                 b.seq
             )?;
         }
@@ -103,22 +113,38 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
                 out,
                 "  {} .. {}  {:<10} {}{} (event {})",
                 s.from,
-                s.until.map(|t| t.to_string()).unwrap_or_else(|| "now".into()),
+                s.until
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "now".into()),
                 s.status.as_str(),
                 place,
-                s.note.as_ref().map(|n| format!(" [{n}]")).unwrap_or_default(),
+                s.note
+                    .as_ref()
+                    .map(|n| format!(" [{n}]"))
+                    .unwrap_or_default(),
                 s.seq
             )?;
         }
         if let Some(end) = &e.end {
             let how = match &end.kind {
-                EndKind::Released { reason, authority, reference } => {
+                EndKind::Released {
+                    reason,
+                    authority,
+                    reference,
+                } => {
                     format!("released ({reason:?}) by {authority}, {reference}")
                 }
                 EndKind::TransferredOut { to, .. } => format!("transferred out to {to}"),
-                EndKind::Died { place, circumstances, cause } => format!(
+                EndKind::Died {
+                    place,
+                    circumstances,
+                    cause,
+                } => format!(
                     "died at {place}: {circumstances}{}",
-                    cause.as_ref().map(|c| format!("; cause: {c}")).unwrap_or_default()
+                    cause
+                        .as_ref()
+                        .map(|c| format!("; cause: {c}"))
+                        .unwrap_or_default()
                 ),
                 EndKind::Escaped => "escaped".into(),
             };
@@ -135,7 +161,10 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
             e.event.at().map(|t| t.to_string()).unwrap_or_default(),
             e.event.type_name(),
             e.recorded_at,
-            e.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default()
+            e.actor
+                .as_ref()
+                .map(|a| format!(" by {a}"))
+                .unwrap_or_default()
         )?;
     }
     Ok(())
@@ -147,22 +176,45 @@ fn pct(p: Option<f64>) -> String {
 
 pub(crate) fn population(out: &mut impl Write, p: &Population) -> io::Result<()> {
     match p.at {
-        Some(t) => writeln!(out, "Population at {t}: {} held, {} in transit", p.total, p.in_transit)?,
-        None => writeln!(out, "Population now: {} held, {} in transit", p.total, p.in_transit)?,
+        Some(t) => writeln!(
+            out,
+            "Population at {t}: {} held, {} in transit",
+            p.total, p.in_transit
+        )?,
+        None => writeln!(
+            out,
+            "Population now: {} held, {} in transit",
+            p.total, p.in_transit
+        )?,
     }
     for f in &p.facilities {
         writeln!(out)?;
         writeln!(
             out,
             "{} {}: {} held / {} official capacity = {} ({} absent, {} not placed in a cell)",
-            f.facility, f.name, f.held, f.official_capacity, pct(f.occupancy_pct), f.absent, f.unplaced
+            f.facility,
+            f.name,
+            f.held,
+            f.official_capacity,
+            pct(f.occupancy_pct),
+            f.absent,
+            f.unplaced
         )?;
-        writeln!(out, "  {:<24} {:>6} {:>8} {:>8} {:>8} {:>9}", "unit", "cells", "places", "beds", "held", "occupancy")?;
+        writeln!(
+            out,
+            "  {:<24} {:>6} {:>8} {:>8} {:>8} {:>9}",
+            "unit", "cells", "places", "beds", "held", "occupancy"
+        )?;
         for u in &f.units {
             writeln!(
                 out,
                 "  {:<24} {:>6} {:>8} {:>8} {:>8} {:>9}",
-                u.unit, u.cells, u.places, u.beds, u.held, pct(u.occupancy_pct)
+                u.unit,
+                u.cells,
+                u.places,
+                u.beds,
+                u.held,
+                pct(u.occupancy_pct)
             )?;
         }
     }
