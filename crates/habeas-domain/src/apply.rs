@@ -26,6 +26,12 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
     };
     match &recorded.event {
         Event::FacilityRegistered(e) => {
+            if state.facilities.contains_key(&e.facility) {
+                return Err(err(format!(
+                    "facility {} is already registered",
+                    e.facility
+                )));
+            }
             state.facilities.insert(
                 e.facility.clone(),
                 Facility {
@@ -43,6 +49,9 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 facility: e.facility.clone(),
                 unit: e.unit.clone(),
             };
+            if state.units.contains_key(&unit) {
+                return Err(err(format!("unit {unit} is already registered")));
+            }
             state.units.insert(
                 unit.clone(),
                 Unit {
@@ -53,6 +62,9 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
             );
         }
         Event::CellRegistered(e) => {
+            if state.cells.contains_key(&e.cell) {
+                return Err(err(format!("cell {} is already registered", e.cell)));
+            }
             state.cells.insert(
                 e.cell.clone(),
                 Cell {
@@ -73,6 +85,9 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                     identity: None,
                     episodes: Vec::new(),
                 });
+            if person.open_episode().is_some() {
+                return Err(err(format!("{} is already in custody", e.register_no)));
+            }
             if person.identity.is_none() {
                 person.identity = e.person.clone();
             }
@@ -228,6 +243,9 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
             end_episode(episode, EndKind::Escaped, e.at, seq);
         }
         Event::CourtOrderRecorded(e) => {
+            if state.court_orders.contains_key(&e.order) {
+                return Err(err(format!("court order {} is already recorded", e.order)));
+            }
             state.court_orders.insert(
                 e.order.clone(),
                 CourtOrder {
@@ -251,6 +269,12 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
             order.lifted_at = Some(e.at);
         }
         Event::AgreementRecorded(e) => {
+            if state.agreements.contains_key(&e.agreement) {
+                return Err(err(format!(
+                    "agreement {} is already recorded",
+                    e.agreement
+                )));
+            }
             state.agreements.insert(
                 e.agreement.clone(),
                 Agreement {

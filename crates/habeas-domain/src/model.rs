@@ -85,6 +85,7 @@ pub struct ContactPerson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,
+    deny_unknown_fields,
     expecting = "must be {\"facility\": CODE} or {\"jurisdiction\": TEXT, \"authority\": TEXT}"
 )]
 pub enum Destination {
@@ -139,6 +140,7 @@ pub enum CourtOrderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,
+    deny_unknown_fields,
     expecting = "must be {\"register_nos\": [..]} or {\"legal_basis_reference\": TEXT}"
 )]
 pub enum AppliesTo {

@@ -38,6 +38,8 @@ pub enum StoreError {
     BadOldSize { old: u64, size: u64 },
     #[error("the operating system gave no random bytes: {0}")]
     Random(String),
+    #[error("the register is damaged and refuses writes: {detail}; run `habeas verify`")]
+    Damaged { detail: String },
     #[error("no transaction is open: call begin() first")]
     NoTransaction,
 }

@@ -10,7 +10,9 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::store::{SignedCheckpoint, SqlTree, Store, leaf_bytes, stored_log_size, to_i64};
+use crate::store::{
+    STORED_MIN_LEVEL, SignedCheckpoint, SqlTree, Store, leaf_bytes, stored_log_size, to_i64,
+};
 
 /// One thing that does not verify, at the first sequence number it concerns.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -312,19 +314,27 @@ impl Store {
                 );
             }
             // The tree is recomputed from the stored leaves: a changed record shows as a bad
-            // commitment above; a changed leaf or tree hash shows here, at the lowest node
-            // that differs (its ancestors differ because of it and are not reported again).
+            // commitment above; a changed stored tree hash shows here, at the lowest node that
+            // differs. Nodes above a changed leaf or node differ because of it and are not
+            // reported again (taint).
+            if computed != leaf {
+                tainted.insert((0, seq));
+            }
             for (level, idx, hash) in frontier.append(leaf_hash(&leaf)) {
-                tree_hashes += 1;
-                let stored: Option<Vec<u8>> = tree_stmt
-                    .query_row(params![level, to_i64(idx)], |r| r.get(0))
-                    .optional()?;
                 let child_tainted = level > 0
                     && (tainted.contains(&(level - 1, idx * 2))
                         || tainted.contains(&(level - 1, idx * 2 + 1)));
                 if child_tainted {
                     tainted.insert((level, idx));
-                } else if stored.as_deref() != Some(&hash[..]) {
+                }
+                if level < STORED_MIN_LEVEL {
+                    continue;
+                }
+                tree_hashes += 1;
+                let stored: Option<Vec<u8>> = tree_stmt
+                    .query_row(params![level, to_i64(idx)], |r| r.get(0))
+                    .optional()?;
+                if !child_tainted && stored.as_deref() != Some(&hash[..]) {
                     tainted.insert((level, idx));
                     let first = idx << level;
                     let what = if stored.is_none() {

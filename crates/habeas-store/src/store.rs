@@ -39,12 +39,20 @@ pub struct SignedCheckpoint {
     pub note: String,
 }
 
-/// Reads stored tree hashes for the ledger's proofs.
+/// The lowest tree level stored in the `tree` table. Hashes below it (subtrees of fewer than
+/// 16 leaves) are recomputed from the stored leaves when a proof needs them: at most 15 leaf
+/// hashes per level, and it saves writing ~1.9 rows per event.
+pub const STORED_MIN_LEVEL: u8 = 4;
+
+/// Reads tree hashes for the ledger's proofs: stored ones from `tree`, low ones from leaves.
 pub(crate) struct SqlTree<'c>(pub &'c Connection);
 
 impl HashReader for SqlTree<'_> {
     type Error = rusqlite::Error;
     fn read_hash(&self, level: u8, index: u64) -> Result<Hash, rusqlite::Error> {
+        if level < STORED_MIN_LEVEL {
+            return self.subtree_from_leaves(level, index);
+        }
         let mut stmt = self
             .0
             .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
@@ -60,6 +68,34 @@ impl HashReader for SqlTree<'_> {
                 .into(),
             )
         })
+    }
+}
+
+impl SqlTree<'_> {
+    /// The hash of the full subtree (level, index), computed from its 2^level stored leaves.
+    fn subtree_from_leaves(&self, level: u8, index: u64) -> Result<Hash, rusqlite::Error> {
+        let width = 1u64 << level;
+        let first = index << level;
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT leaf FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")?;
+        let rows = stmt.query_map(params![to_i64(first), to_i64(first + width)], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut level_hashes = Vec::with_capacity(width as usize);
+        for leaf in rows {
+            level_hashes.push(leaf_hash(&leaf?));
+        }
+        if level_hashes.len() as u64 != width {
+            return Err(rusqlite::Error::QueryReturnedNoRows);
+        }
+        while level_hashes.len() > 1 {
+            level_hashes = level_hashes
+                .chunks(2)
+                .map(|pair| habeas_ledger::node_hash(&pair[0], &pair[1]))
+                .collect();
+        }
+        Ok(level_hashes[0])
     }
 }
 
@@ -80,9 +116,43 @@ pub struct Store {
     saved_stays: HashMap<RegisterNo, usize>,
     dirty: Dirty,
     in_tx: bool,
+    /// Why the log head or the state could not be loaded; writes are refused while set.
+    damaged: Option<String>,
+    salts: SaltPool,
     clock: Box<dyn Fn() -> Timestamp + Send>,
     /// Persons kept in memory between transactions, at most.
     pub person_cache_limit: usize,
+}
+
+/// Salts from the operating system's CSPRNG, read 4 KiB at a time: one system call per 128
+/// events instead of one each. Every byte is used once.
+struct SaltPool {
+    buf: Box<[u8; 4096]>,
+    pos: usize,
+}
+
+impl Default for SaltPool {
+    fn default() -> Self {
+        SaltPool {
+            buf: Box::new([0; 4096]),
+            pos: 4096,
+        }
+    }
+}
+
+impl SaltPool {
+    fn next(&mut self) -> Result<[u8; 32], StoreError> {
+        if self.pos + 32 > self.buf.len() {
+            getrandom::fill(&mut self.buf[..]).map_err(|e| StoreError::Random(e.to_string()))?;
+            self.pos = 0;
+        }
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(&self.buf[self.pos..self.pos + 32]);
+        // Wipe what was handed out, so a salt never sits twice in memory.
+        self.buf[self.pos..self.pos + 32].fill(0);
+        self.pos += 32;
+        Ok(salt)
+    }
 }
 
 #[derive(Default)]
@@ -207,6 +277,8 @@ impl Store {
             saved_stays: HashMap::new(),
             dirty: Dirty::default(),
             in_tx: false,
+            damaged: None,
+            salts: SaltPool::default(),
             clock: Box::new(Timestamp::now),
             person_cache_limit: 50_000,
         };
@@ -238,6 +310,9 @@ impl Store {
 
     /// Number of events in the log (= leaves in the tree).
     pub fn log_size(&self) -> u64 {
+        if self.damaged.is_some() {
+            return stored_log_size(&self.conn).unwrap_or(0);
+        }
         self.frontier.size()
     }
 
@@ -247,7 +322,20 @@ impl Store {
     }
 
     /// Drops every cache and reloads the log head and the small tables.
+    ///
+    /// A register damaged behind its back still opens, so that `verify` can say what is wrong;
+    /// it refuses writes until repaired.
     fn reload(&mut self) -> Result<(), StoreError> {
+        self.damaged = None;
+        if let Err(e) = self.load_head_and_state() {
+            self.frontier = Frontier::empty();
+            self.state = State::default();
+            self.damaged = Some(e.to_string());
+        }
+        Ok(())
+    }
+
+    fn load_head_and_state(&mut self) -> Result<(), StoreError> {
         let size = stored_log_size(&self.conn)?;
         self.frontier = Frontier::load(&SqlTree(&self.conn), size)
             .map_err(|e| StoreError::Ledger(format!("loading the tree head: {e}")))?;
@@ -294,11 +382,12 @@ impl Store {
                 return Err(e);
             }
         };
-        if size != self.frontier.size()
-            && let Err(e) = self.reload()
-        {
+        if size != self.frontier.size() || self.damaged.is_some() {
+            self.reload()?;
+        }
+        if let Some(detail) = self.damaged.clone() {
             self.rollback()?;
-            return Err(e);
+            return Err(StoreError::Damaged { detail });
         }
         Ok(())
     }
@@ -335,8 +424,7 @@ impl Store {
     /// Writes one event to the log and folds it into the state.
     fn append(&mut self, recorded: &Recorded) -> Result<(), StoreError> {
         let record = recorded.canonical_json();
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt).map_err(|e| StoreError::Random(e.to_string()))?;
+        let salt = self.salts.next()?;
         let leaf = leaf_bytes(recorded.seq, &salt, &record);
         let seq = to_i64(recorded.seq);
         self.conn
@@ -363,7 +451,9 @@ impl Store {
             .conn
             .prepare_cached("INSERT INTO tree (level, idx, hash) VALUES (?1, ?2, ?3)")?;
         for (level, idx, hash) in nodes {
-            ins.execute(params![level, to_i64(idx), &hash[..]])?;
+            if level >= STORED_MIN_LEVEL {
+                ins.execute(params![level, to_i64(idx), &hash[..]])?;
+            }
         }
         Ok(())
     }
@@ -664,7 +754,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         return Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery));
     }
     conn.execute_batch(
-        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;
+         PRAGMA wal_autocheckpoint=16384;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())

@@ -214,12 +214,17 @@ fn log_tables_refuse_update_and_delete() {
     let (mut store, path) = new_store(dir.path());
     let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
     store.submit_batch(&places, false).unwrap();
+    // Enough events for a stored tree hash (level 4: 16 leaves).
+    let more: Vec<Submission> = (0..10)
+        .map(|i| sub(&format!(r#"{{"type":"facility.register","facility":"X{i}","name":"X","authority":"A","timezone":"UTC","official_capacity":1}}"#)))
+        .collect();
+    store.submit_batch(&more, false).unwrap();
     drop(store);
     let conn = Connection::open(&path).unwrap();
     for sql in [
         "UPDATE events SET record = '{}' WHERE seq = 0",
         "DELETE FROM events WHERE seq = 0",
-        "UPDATE tree SET hash = x'00' WHERE level = 0 AND idx = 0",
+        "UPDATE tree SET hash = x'00' WHERE level = 4 AND idx = 0",
         "DELETE FROM tree",
         "UPDATE checkpoints SET note = ''",
         "DELETE FROM checkpoints",

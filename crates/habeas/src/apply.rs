@@ -12,6 +12,10 @@ use crate::Fail;
 /// The longest line accepted: a command is small; a huge line is a mistake, not a command.
 const MAX_LINE: usize = 1 << 20;
 
+/// Lines parsed into commands, cut into batches; parse refusals stay in place so refusals are
+/// reported in line order.
+type Batch = Vec<(usize, Result<Submission, Refusal>)>;
+
 pub(crate) fn run(
     store: &mut Store,
     file: &str,
@@ -21,7 +25,7 @@ pub(crate) fn run(
     json: bool,
     out: &mut impl Write,
 ) -> Result<u8, Fail> {
-    let input: Box<dyn Read> = if file == "-" {
+    let input: Box<dyn Read + Send> = if file == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(file).with_context(|| format!("cannot read {file}"))?)
@@ -29,41 +33,40 @@ pub(crate) fn run(
     let default_actor = actor
         .map(|a| Text::parse(&a).map_err(|e| Fail(2, anyhow::anyhow!("--actor: {e}"))))
         .transpose()?;
-    let mut reader = BufReader::with_capacity(1 << 16, input);
+    // Reading and parsing run on a second thread, ahead of the writer by two batches at most:
+    // on two cores that takes JSON parsing off the writer's path.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Batch>>(2);
+    let file_name = file.to_owned();
+    let reader_thread = std::thread::spawn(move || {
+        read_batches(input, &file_name, batch_size, default_actor, &tx);
+    });
     let mut summary = Summary::default();
-    let mut line_no = 0usize;
-    let mut buf = Vec::new();
-    // Parse refusals stay in the batch so refusals are reported in line order.
-    let mut batch: Vec<(usize, Result<Submission, Refusal>)> = Vec::with_capacity(batch_size);
     if atomic {
         store.begin()?;
     }
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("cannot read {file} after line {line_no}"))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        match parse_line(&buf) {
-            None => continue,
-            Some(parsed) => batch.push((
-                line_no,
-                parsed.map(|mut submission| {
-                    if submission.actor.is_none() {
-                        submission.actor = default_actor.clone();
-                    }
-                    submission
-                }),
-            )),
-        }
-        if batch.len() >= batch_size {
-            flush(store, &mut batch, atomic, json, &mut summary, out)?;
+    let mut failure = None;
+    for batch in rx {
+        match batch {
+            Ok(mut batch) => {
+                if let Err(e) = flush(store, &mut batch, atomic, json, &mut summary, out) {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(Fail(2, e));
+                break;
+            }
         }
     }
-    flush(store, &mut batch, atomic, json, &mut summary, out)?;
+    // Dropping the receiver (end of the loop) stops the reader at its next send.
+    let _ = reader_thread.join();
+    if let Some(e) = failure {
+        if atomic {
+            store.rollback()?;
+        }
+        return Err(e);
+    }
     if atomic {
         if summary.refused > 0 {
             store.rollback()?;
@@ -77,6 +80,53 @@ pub(crate) fn run(
     summary.log_size = store.log_size();
     summary.print(out, json)?;
     Ok(if summary.refused > 0 { 1 } else { 0 })
+}
+
+fn read_batches(
+    input: Box<dyn Read + Send>,
+    file: &str,
+    batch_size: usize,
+    default_actor: Option<Text>,
+    tx: &std::sync::mpsc::SyncSender<anyhow::Result<Batch>>,
+) {
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut line_no = 0usize;
+    let mut buf = Vec::new();
+    let mut batch: Batch = Vec::with_capacity(batch_size);
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let e = anyhow::Error::new(e)
+                    .context(format!("cannot read {file} after line {line_no}"));
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+        line_no += 1;
+        if let Some(parsed) = parse_line(&buf) {
+            batch.push((
+                line_no,
+                parsed.map(|mut submission| {
+                    if submission.actor.is_none() {
+                        submission.actor = default_actor.clone();
+                    }
+                    submission
+                }),
+            ));
+        }
+        if batch.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            if tx.send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
 }
 
 /// `None` for a blank line.
@@ -107,7 +157,7 @@ fn parse_line(raw: &[u8]) -> Option<Result<Submission, Refusal>> {
 /// and reported before the next is read: a crash loses only the batch in flight.
 fn flush(
     store: &mut Store,
-    batch: &mut Vec<(usize, Result<Submission, Refusal>)>,
+    batch: &mut Batch,
     atomic: bool,
     json: bool,
     summary: &mut Summary,

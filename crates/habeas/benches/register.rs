@@ -1,0 +1,227 @@
+//! Bulk apply, whereabouts and proofs at scale, beside a raw-SQLite baseline measured in the
+//! same run (issue: register core, item 9).
+//!
+//! `cargo bench -p habeas --bench register` — persons from $HABEAS_BENCH_PERSONS (default
+//! 500,000: 1,000,000 commands, an admission and a placement each), runs from
+//! $HABEAS_BENCH_RUNS (default 3). Prints medians and ratios.
+
+#![allow(clippy::unwrap_used)] // a benchmark fails loudly
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use habeas_domain::RegisterNo;
+use habeas_store::Store;
+
+const BATCH: usize = 1000;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A register of one facility with 8 pavilions of 100 cells, and `persons` admissions each
+/// followed by a placement. Synthetic names only.
+fn write_commands(path: &Path, persons: usize) -> usize {
+    let mut f = BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut lines = 0;
+    writeln!(f, r#"{{"type":"facility.register","facility":"BENCH","name":"Synthetic bench facility","authority":"Synthetic authority","timezone":"UTC","official_capacity":40000}}"#).unwrap();
+    lines += 1;
+    for u in 1..=8 {
+        writeln!(
+            f,
+            r#"{{"type":"unit.register","facility":"BENCH","unit":"P{u}","name":"Pavilion {u}"}}"#
+        )
+        .unwrap();
+        lines += 1;
+        for c in 1..=100 {
+            writeln!(f, r#"{{"type":"cell.register","cell":"BENCH/P{u}/C{c:03}","places":70,"beds":48,"area_m2":100.0}}"#).unwrap();
+            lines += 1;
+        }
+    }
+    for i in 0..persons {
+        let day = 1 + i % 28;
+        writeln!(f, r#"{{"type":"admission.record","register_no":"SYN-{i:07}","facility":"BENCH","at":"2025-02-{day:02}T08:00:00Z","person":{{"given_names":"Synthetic","family_names":"Person {i}","sex":"male","date_of_birth":"1990-01-01","nationalities":["SLV"]}},"legal_basis":{{"kind":"court_order","authority":"Synthetic court","reference":"SYN-CO-{i}","issued_on":"2025-01-01","grounds":"synthetic"}},"legal_status":"remand"}}"#).unwrap();
+        writeln!(f, r#"{{"type":"placement.record","register_no":"SYN-{i:07}","cell":"BENCH/P{}/C{:03}","at":"2025-02-{day:02}T09:00:00Z"}}"#, 1 + i % 8, 1 + (i / 8) % 100).unwrap();
+        lines += 2;
+    }
+    lines
+}
+
+/// The baseline: the same lines as rows of a bare table, same batch size and durability.
+fn raw_sqlite(file: &Path, db: &Path) -> Duration {
+    let _ = std::fs::remove_file(db);
+    let start = Instant::now();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; CREATE TABLE raw (id INTEGER PRIMARY KEY, line TEXT NOT NULL)",
+    )
+    .unwrap();
+    let reader = BufReader::new(std::fs::File::open(file).unwrap());
+    let mut n = 0;
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let mut stmt = conn.prepare("INSERT INTO raw (line) VALUES (?1)").unwrap();
+        for line in reader.lines() {
+            stmt.execute([line.unwrap()]).unwrap();
+            n += 1;
+            if n % BATCH == 0 {
+                conn.execute_batch("COMMIT; BEGIN IMMEDIATE").unwrap();
+            }
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    start.elapsed()
+}
+
+/// `habeas init` + `habeas apply` as a user runs them; returns the time and the peak RSS.
+fn habeas_apply(file: &Path, db: &Path) -> (Duration, u64) {
+    for f in [db.to_owned(), habeas_store::key_path(db)] {
+        let _ = std::fs::remove_file(f);
+    }
+    let bin = env!("CARGO_BIN_EXE_habeas");
+    let init = Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "init",
+            "--origin",
+            "example.org/habeas/bench",
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "apply",
+            "--batch-size",
+            &BATCH.to_string(),
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "habeas apply failed");
+            break;
+        }
+        // VmHWM is the process's high-water mark, so the last reading before exit is its peak.
+        if let Ok(s) = std::fs::read_to_string(&status_file)
+            && let Some(line) = s.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kb = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            peak_kb = peak_kb.max(kb);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (start.elapsed(), peak_kb)
+}
+
+fn main() {
+    let persons = env_usize("HABEAS_BENCH_PERSONS", 500_000);
+    let runs = env_usize("HABEAS_BENCH_RUNS", 3).max(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("commands.jsonl");
+    let lines = write_commands(&file, persons);
+    let size_mb = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+    println!(
+        "register bench: {persons} persons, {lines} commands ({size_mb:.0} MB of JSONL), batch {BATCH}, {runs} runs"
+    );
+
+    let mut raw = Vec::new();
+    let mut ours = Vec::new();
+    let mut peaks = Vec::new();
+    let db = dir.path().join("bench.db");
+    for run in 0..runs {
+        let r = raw_sqlite(&file, &dir.path().join("raw.db")).as_secs_f64();
+        let (t, peak) = habeas_apply(&file, &db);
+        println!(
+            "  run {run}: raw SQLite {:.0} rows/s, habeas apply {:.0} commands/s, peak RSS {} MB",
+            lines as f64 / r,
+            lines as f64 / t.as_secs_f64(),
+            peak / 1024
+        );
+        raw.push(lines as f64 / r);
+        ours.push(lines as f64 / t.as_secs_f64());
+        peaks.push(peak as f64);
+    }
+    let (raw_rate, our_rate) = (median(raw), median(ours));
+    println!(
+        "bulk apply: habeas {our_rate:.0} commands/s vs raw SQLite {raw_rate:.0} rows/s: ratio {:.2} (goal >= 0.5)",
+        our_rate / raw_rate
+    );
+    println!(
+        "peak memory of habeas apply: {:.0} MB (goal < 500 MB)",
+        median(peaks) / 1024.0
+    );
+
+    // Latency at that size, in-process: whereabouts and inclusion receipts.
+    let store = Store::open(&db).unwrap();
+    let size = store.log_size();
+    let mut state = 0x2545F4914F6CDD1Du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let samples = 2000;
+    let mut where_us = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let r = RegisterNo::parse(&format!("SYN-{:07}", next(persons as u64))).unwrap();
+        let t = Instant::now();
+        let w = store.whereabouts(&r).unwrap();
+        where_us.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(w.is_some());
+    }
+    let mut prove_us = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let seq = next(size);
+        let t = Instant::now();
+        let receipt = store.inclusion_receipt(seq).unwrap();
+        let text = receipt.format();
+        prove_us.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1"));
+    }
+    println!(
+        "where (in-process) median {:.1} µs; log prove median {:.1} µs (goal < 1000 µs each) at {size} events",
+        median(where_us),
+        median(prove_us)
+    );
+
+    let t = Instant::now();
+    let report = store.verify(None).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(report.ok());
+    println!(
+        "verify: {size} events in {secs:.1} s = {:.0} events/s",
+        size as f64 / secs
+    );
+    let db_mb = std::fs::metadata(&db).unwrap().len() as f64 / 1e6;
+    println!(
+        "register file: {db_mb:.0} MB ({:.0} bytes per event)",
+        db_mb * 1e6 / size as f64
+    );
+}
