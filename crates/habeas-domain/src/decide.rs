@@ -501,13 +501,19 @@ fn require_status(
 fn not_before(episode: &Episode, at: Timestamp) -> Result<(), Refusal> {
     let last = episode.last_movement_at();
     if at < last {
+        let seq = match (&episode.end, episode.stays.last()) {
+            (Some(end), _) => end.seq,
+            (None, Some(stay)) => stay.seq,
+            (None, None) => episode.admission_seq,
+        };
         return Err(Refusal::new(
             rules::OUT_OF_ORDER,
             "at",
             format!(
                 "is before the person's last recorded movement ({last}); record events in the order they happened"
             ),
-        ));
+        )
+        .with_record(format!("last movement at {last} (event {seq})")));
     }
     Ok(())
 }

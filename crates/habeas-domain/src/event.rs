@@ -145,16 +145,51 @@ impl Recorded {
     /// Canonical JSON (RFC 8785 style): sorted keys, no insignificant whitespace. The bytes
     /// the log commits to; the same event always gives the same bytes.
     pub fn canonical_json(&self) -> String {
-        // serde_json's Value map is ordered by key (no `preserve_order`), so printing a
-        // Value sorts every object's keys.
+        let mut out = String::with_capacity(512);
         match serde_json::to_value(self) {
-            Ok(v) => v.to_string(),
+            Ok(v) => write_canonical(&v, &mut out),
             // Serializing plain data to a Value cannot fail: no maps with non-string keys.
             Err(e) => unreachable!("event serialization failed: {e}"),
         }
+        out
     }
 
     pub fn from_json(record: &str) -> Result<Recorded, serde_json::Error> {
         serde_json::from_str(record)
+    }
+}
+
+/// Writes a JSON value with every object's keys sorted (by UTF-16 code units, as RFC 8785
+/// asks; for the ASCII keys of this vocabulary that is byte order) and no whitespace. Sorted
+/// here, not by relying on serde_json's map type, so that a dependency turning on
+/// `preserve_order` cannot change the bytes the log commits to.
+pub fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }

@@ -40,6 +40,14 @@ pub enum StoreError {
     Random(String),
     #[error("the register is damaged and refuses writes: {detail}; run `habeas verify`")]
     Damaged { detail: String },
+    #[error("a write failed in this transaction; it was rolled back")]
+    Poisoned,
+    #[error("{table} row {key}: stored data is corrupt: {detail}; run `habeas rebuild`")]
+    CorruptRow {
+        table: &'static str,
+        key: String,
+        detail: String,
+    },
     #[error("no transaction is open: call begin() first")]
     NoTransaction,
 }

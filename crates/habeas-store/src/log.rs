@@ -147,7 +147,17 @@ impl Store {
 
     /// Recomputes every commitment, leaf and tree hash from the stored records, checks every
     /// stored checkpoint (root and signature), and, if given, a checkpoint kept outside.
+    ///
+    /// Everything is read in one read transaction: a writer committing meanwhile cannot make
+    /// a healthy register look broken.
     pub fn verify(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
+        self.conn.execute_batch("BEGIN")?;
+        let result = self.verify_snapshot(external);
+        self.conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn verify_snapshot(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
         let mut problems = Vec::new();
         let push = |problems: &mut Vec<Problem>, seq: Option<u64>, what: String| {
             if problems.len() < MAX_PROBLEMS {
@@ -260,19 +270,33 @@ impl Store {
         let mut frontier = Frontier::empty();
         let mut tree_hashes = 0u64;
         let mut next_checkpoint = 0usize;
+        let largest_checkpoint = checkpoints.last().map(|(s, _, _)| *s);
         checkpoints.retain(|(s, _, _)| *s <= size);
         let mut tree_stmt = self
             .conn
             .prepare("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, record, salt, leaf FROM events ORDER BY seq")?;
+            .prepare("SELECT seq, record, salt, leaf, type, subject, at_us, recorded_at_us FROM events ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         let mut expected = 0u64;
         let mut tainted = std::collections::HashSet::new();
+        // The size of the last checkpoint whose root matched: a change found by a later
+        // checkpoint lies at or after it.
+        let mut last_good_checkpoint = 0u64;
+        // The first leaf known to differ from what was committed: it explains every later
+        // checkpoint that no longer matches.
+        let mut first_bad_leaf: Option<u64> = None;
         while let Some(row) = rows.next()? {
             let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
-            let record: String = row.get(1)?;
+            // Read as bytes: a record changed into a blob or invalid UTF-8 is a finding of
+            // this event, not an error of the whole verification.
+            let record_bytes: Vec<u8> = match row.get_ref(1)? {
+                rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                    b.to_vec()
+                }
+                _ => Vec::new(),
+            };
             let salt: Vec<u8> = row.get(2)?;
             let leaf: Vec<u8> = row.get(3)?;
             if seq != expected {
@@ -290,8 +314,32 @@ impl Store {
                     format!("event {seq}: salt is {} bytes, not 32", salt.len()),
                 );
             }
+            let record = String::from_utf8_lossy(&record_bytes);
+            let columns: (Option<String>, Option<String>, Option<i64>, Option<i64>) = (
+                row.get(4).ok(),
+                row.get(5).ok(),
+                row.get(6).ok(),
+                row.get(7).ok(),
+            );
             match Recorded::from_json(&record) {
-                Ok(r) if r.seq == seq => {}
+                Ok(r) if r.seq == seq => {
+                    // The columns copied out of the record for queries must say the same.
+                    let expected_columns = (
+                        Some(r.event.type_name().to_owned()),
+                        r.event.register_no().map(|n| n.to_string()),
+                        r.event.at().map(|t| t.as_microsecond()),
+                        Some(r.recorded_at.as_microsecond()),
+                    );
+                    if columns != expected_columns {
+                        push(
+                            &mut problems,
+                            Some(seq),
+                            format!(
+                                "event {seq}: its type, subject or time columns do not match its record"
+                            ),
+                        );
+                    }
+                }
                 Ok(r) => push(
                     &mut problems,
                     Some(seq),
@@ -303,7 +351,7 @@ impl Store {
                     format!("event {seq}: the record is not a valid event: {e}"),
                 ),
             }
-            let computed = leaf_bytes(seq, &salt, &record);
+            let computed = leaf_bytes(seq, &salt, &record_bytes);
             if computed != leaf {
                 push(
                     &mut problems,
@@ -319,6 +367,7 @@ impl Store {
             // reported again (taint).
             if computed != leaf {
                 tainted.insert((0, seq));
+                first_bad_leaf.get_or_insert(seq);
             }
             for (level, idx, hash) in frontier.append(leaf_hash(&leaf)) {
                 let child_tainted = level > 0
@@ -356,18 +405,45 @@ impl Store {
             while next_checkpoint < checkpoints.len() && checkpoints[next_checkpoint].0 == n {
                 let (_, root, note) = &checkpoints[next_checkpoint];
                 let computed_root = frontier.root();
+                // The signed note is the authority; the root column is a copy for queries.
+                // (A note that does not verify was reported above.)
                 let note_root = Checkpoint::open(note, std::slice::from_ref(&verifier))
                     .map(|(c, _)| c.root)
                     .ok();
-                if root.as_slice() != computed_root || note_root.is_some_and(|r| r != computed_root)
-                {
+                let signed_root = note_root.unwrap_or(computed_root);
+                if signed_root != computed_root {
+                    let (first, why) = match first_bad_leaf {
+                        Some(p) if p >= last_good_checkpoint => {
+                            (p, format!("because leaf {p} was changed"))
+                        }
+                        _ => (
+                            last_good_checkpoint,
+                            format!(
+                                "one of events {last_good_checkpoint}..{} was changed",
+                                n - 1
+                            ),
+                        ),
+                    };
                     push(
                         &mut problems,
-                        Some(n - 1),
+                        Some(first),
                         format!(
-                            "checkpoint at size {n}: its root is not the root of the first {n} events"
+                            "checkpoint at size {n}: its signed root is not the root of the first {n} events: {why}"
                         ),
                     );
+                } else {
+                    if note_root.is_some() {
+                        last_good_checkpoint = n;
+                    }
+                    if root.as_slice() != computed_root {
+                        push(
+                            &mut problems,
+                            Some(n - 1),
+                            format!(
+                                "checkpoint at size {n}: its stored root column was changed (the signed note is intact)"
+                            ),
+                        );
+                    }
                 }
                 next_checkpoint += 1;
             }
@@ -384,6 +460,28 @@ impl Store {
                 );
             }
             expected += 1;
+        }
+        // (A checkpoint larger than the log was reported above as removed events.)
+        if let Some(latest) = largest_checkpoint
+            && latest < expected
+        {
+            push(
+                &mut problems,
+                Some(latest),
+                format!(
+                    "events {latest}..{} are covered by no signed checkpoint: they were added behind the register's back",
+                    expected - 1
+                ),
+            );
+        } else if largest_checkpoint.is_none() && expected > 0 {
+            push(
+                &mut problems,
+                Some(0),
+                format!(
+                    "events 0..{} are covered by no signed checkpoint",
+                    expected - 1
+                ),
+            );
         }
         let stored_tree: i64 = self
             .conn

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use habeas_domain::*;
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -81,18 +81,7 @@ impl Store {
 
     /// The person as the current-state tables hold them.
     pub fn person(&self, register_no: &RegisterNo) -> Result<Option<Person>, StoreError> {
-        let data: Option<String> = self
-            .conn
-            .prepare_cached("SELECT data FROM persons WHERE register_no = ?1")?
-            .query_row([register_no.as_str()], |r| r.get(0))
-            .optional()?;
-        data.map(|d| {
-            serde_json::from_str(&d).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                detail: format!("persons row {register_no}: {e}"),
-            })
-        })
-        .transpose()
+        crate::store::read_person(&self.conn, register_no)
     }
 
     /// The person's whole file, with every event about them in log order.
@@ -132,6 +121,7 @@ impl Store {
 
     /// Population by facility and unit, now or at a past time, with capacity and occupancy.
     pub fn population(&self, at: Option<Timestamp>) -> Result<Population, StoreError> {
+        self.check_not_damaged()?;
         // (facility, unit, status) -> count; unit empty when not in a cell.
         let mut counts: BTreeMap<(Option<String>, Option<String>, String), u64> = BTreeMap::new();
         {

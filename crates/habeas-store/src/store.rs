@@ -20,10 +20,10 @@ pub const LEAF_PREFIX: &str = "habeas-entry/v1";
 
 /// The leaf for an event: a commitment to the record, never the record itself, so a mirror of
 /// the leaves learns nothing personal (DESIGN §5).
-pub fn leaf_bytes(seq: u64, salt: &[u8], record: &str) -> Vec<u8> {
+pub fn leaf_bytes(seq: u64, salt: &[u8], record: &[u8]) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(salt);
-    h.update(record.as_bytes());
+    h.update(record);
     let commitment = STANDARD.encode(h.finalize());
     format!("{LEAF_PREFIX}\n{seq}\n{commitment}\n").into_bytes()
 }
@@ -118,10 +118,14 @@ pub struct Store {
     in_tx: bool,
     /// Why the log head or the state could not be loaded; writes are refused while set.
     damaged: Option<String>,
+    /// A write failed inside the open transaction: it can only be rolled back.
+    poisoned: bool,
     salts: SaltPool,
     clock: Box<dyn Fn() -> Timestamp + Send>,
     /// Persons kept in memory between transactions, at most.
     pub person_cache_limit: usize,
+    /// Events replayed between two write-backs in `rebuild`.
+    pub rebuild_chunk: u64,
 }
 
 /// Salts from the operating system's CSPRNG, read 4 KiB at a time: one system call per 128
@@ -278,9 +282,11 @@ impl Store {
             dirty: Dirty::default(),
             in_tx: false,
             damaged: None,
+            poisoned: false,
             salts: SaltPool::default(),
             clock: Box::new(Timestamp::now),
             person_cache_limit: 50_000,
+            rebuild_chunk: 10_000,
         };
         store.reload()?;
         Ok(store)
@@ -316,6 +322,16 @@ impl Store {
         self.frontier.size()
     }
 
+    /// Queries that rely on the in-memory state refuse to answer from a damaged register.
+    pub(crate) fn check_not_damaged(&self) -> Result<(), StoreError> {
+        match &self.damaged {
+            Some(detail) => Err(StoreError::Damaged {
+                detail: detail.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The in-memory state (places, orders, agreements, transfers, and the loaded persons).
     pub fn state(&self) -> &State {
         &self.state
@@ -336,35 +352,65 @@ impl Store {
     }
 
     fn load_head_and_state(&mut self) -> Result<(), StoreError> {
-        let size = stored_log_size(&self.conn)?;
-        self.frontier = Frontier::load(&SqlTree(&self.conn), size)
-            .map_err(|e| StoreError::Ledger(format!("loading the tree head: {e}")))?;
+        self.load_head()?;
         self.state = State::default();
         self.saved_stays.clear();
         self.dirty = Dirty::default();
-        load_all(&self.conn, "SELECT data FROM facilities", |f: Facility| {
+        load_all(&self.conn, "facilities", "code", |f: Facility| {
             self.state.facilities.insert(f.facility.clone(), f);
         })?;
-        load_all(&self.conn, "SELECT data FROM units", |u: Unit| {
+        load_all(&self.conn, "units", "path", |u: Unit| {
             self.state.units.insert(u.unit.clone(), u);
         })?;
-        load_all(&self.conn, "SELECT data FROM cells", |c: Cell| {
+        load_all(&self.conn, "cells", "path", |c: Cell| {
             self.state.cells.insert(c.cell.clone(), c);
         })?;
-        load_all(
-            &self.conn,
-            "SELECT data FROM court_orders",
-            |o: CourtOrder| {
-                self.state.court_orders.insert(o.order.clone(), o);
-            },
-        )?;
-        load_all(&self.conn, "SELECT data FROM agreements", |a: Agreement| {
+        load_all(&self.conn, "court_orders", "id", |o: CourtOrder| {
+            self.state.court_orders.insert(o.order.clone(), o);
+        })?;
+        load_all(&self.conn, "agreements", "id", |a: Agreement| {
             self.state.agreements.insert(a.terms.agreement.clone(), a);
         })?;
-        load_all(&self.conn, "SELECT data FROM transfers", |t: Transfer| {
+        load_all(&self.conn, "transfers", "id", |t: Transfer| {
             self.state.transfers.insert(t.transfer.clone(), t);
         })?;
         Ok(())
+    }
+
+    /// Loads the tree head and checks it against the latest signed checkpoint: the register
+    /// never signs a tree that does not extend what it signed before, whatever was changed or
+    /// added behind its back (a changed tree hash, an event inserted without the key).
+    fn load_head(&mut self) -> Result<(), StoreError> {
+        let size = stored_log_size(&self.conn)?;
+        self.frontier = Frontier::load(&SqlTree(&self.conn), size)
+            .map_err(|e| StoreError::Ledger(format!("loading the tree head: {e}")))?;
+        let latest: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match latest {
+            None if size == 0 => Ok(()),
+            None => Err(StoreError::Ledger(format!(
+                "the log holds {size} events but no signed checkpoint"
+            ))),
+            Some((cp_size, root)) => {
+                if cp_size != to_i64(size) {
+                    return Err(StoreError::Ledger(format!(
+                        "the log holds {size} events but the latest signed checkpoint is at size {cp_size}"
+                    )));
+                }
+                if root.as_slice() != self.frontier.root() {
+                    return Err(StoreError::Ledger(format!(
+                        "the tree's root at size {size} is not the root of the latest signed checkpoint"
+                    )));
+                }
+                Ok(())
+            }
+        }
     }
 
     // --- writing ------------------------------------------------------------------------
@@ -415,7 +461,10 @@ impl Store {
                 actor: submission.actor.clone(),
                 event,
             };
-            self.append(&recorded)?;
+            if let Err(e) = self.append(&recorded) {
+                self.poisoned = true;
+                return Err(e);
+            }
             seqs.push(recorded.seq);
         }
         Ok(Ok(seqs))
@@ -425,7 +474,7 @@ impl Store {
     fn append(&mut self, recorded: &Recorded) -> Result<(), StoreError> {
         let record = recorded.canonical_json();
         let salt = self.salts.next()?;
-        let leaf = leaf_bytes(recorded.seq, &salt, &record);
+        let leaf = leaf_bytes(recorded.seq, &salt, record.as_bytes());
         let seq = to_i64(recorded.seq);
         self.conn
             .prepare_cached(
@@ -464,6 +513,10 @@ impl Store {
         if !self.in_tx {
             return Err(StoreError::NoTransaction);
         }
+        if self.poisoned {
+            self.rollback()?;
+            return Err(StoreError::Poisoned);
+        }
         let result = (|| {
             self.write_back()?;
             let checkpoint = self.sign_checkpoint_if_grown()?;
@@ -488,6 +541,7 @@ impl Store {
 
     /// Abandons the transaction: nothing of it stays, in the database or in memory.
     pub fn rollback(&mut self) -> Result<(), StoreError> {
+        self.poisoned = false;
         if self.in_tx {
             self.in_tx = false;
             // A failed COMMIT may already have ended the transaction.
@@ -554,16 +608,7 @@ impl Store {
         if self.state.persons.contains_key(register_no) {
             return Ok(());
         }
-        let data: Option<String> = self
-            .conn
-            .prepare_cached("SELECT data FROM persons WHERE register_no = ?1")?
-            .query_row([register_no.as_str()], |r| r.get(0))
-            .optional()?;
-        if let Some(data) = data {
-            let person: Person = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                detail: format!("persons row {register_no}: {e}"),
-            })?;
+        if let Some(person) = read_person(&self.conn, register_no)? {
             let stays = person.episodes.iter().map(|e| e.stays.len()).sum();
             self.saved_stays.insert(register_no.clone(), stays);
             self.state.persons.insert(register_no.clone(), person);
@@ -680,7 +725,16 @@ impl Store {
     /// Drops the current-state tables and re-derives them from the log, in one transaction
     /// (DESIGN §1, principle 3). Returns the number of events replayed.
     pub fn rebuild(&mut self) -> Result<u64, StoreError> {
-        self.begin()?;
+        // Not `begin`: that loads the current-state tables, which may be what is broken.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_tx = true;
+        if let Err(e) = self.load_head() {
+            self.rollback()?;
+            return Err(StoreError::Damaged {
+                detail: e.to_string(),
+            });
+        }
+        self.damaged = None;
         let result = self.rebuild_inner();
         match result {
             Ok(n) => {
@@ -703,13 +757,13 @@ impl Store {
         self.dirty = Dirty::default();
         let size = self.frontier.size();
         let mut seq = 0u64;
-        const CHUNK: u64 = 10_000;
+        let chunk = self.rebuild_chunk.max(1);
         while seq < size {
             let records: Vec<(u64, String)> = {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT seq, record FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
                 )?;
-                let rows = stmt.query_map(params![to_i64(seq), to_i64(CHUNK)], |r| {
+                let rows = stmt.query_map(params![to_i64(seq), to_i64(chunk)], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
                 })?;
                 rows.map(|r| r.map(|(s, rec)| (u64::try_from(s).unwrap_or(0), rec)))
@@ -772,18 +826,40 @@ pub(crate) fn stored_log_size(conn: &Connection) -> Result<u64, StoreError> {
     Ok(max.map_or(0, |m| u64::try_from(m).unwrap_or(0) + 1))
 }
 
+/// The person as the `persons` table holds them.
+pub(crate) fn read_person(
+    conn: &Connection,
+    register_no: &RegisterNo,
+) -> Result<Option<Person>, StoreError> {
+    let data: Option<String> = conn
+        .prepare_cached("SELECT data FROM persons WHERE register_no = ?1")?
+        .query_row([register_no.as_str()], |r| r.get(0))
+        .optional()?;
+    data.map(|d| {
+        serde_json::from_str(&d).map_err(|e| StoreError::CorruptRow {
+            table: "persons",
+            key: register_no.to_string(),
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+/// Every entity of a small current-state table (`key`, `data` columns).
 fn load_all<T: serde::de::DeserializeOwned>(
     conn: &Connection,
-    sql: &str,
+    table: &'static str,
+    key: &str,
     mut f: impl FnMut(T),
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare(&format!("SELECT {key}, data FROM {table}"))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let data: String = row.get(0)?;
-        let value = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
-            seq: 0,
-            detail: format!("{sql}: {e}"),
+        let data: String = row.get(1)?;
+        let value = serde_json::from_str(&data).map_err(|e| StoreError::CorruptRow {
+            table,
+            key: row.get::<_, String>(0).unwrap_or_default(),
+            detail: e.to_string(),
         })?;
         f(value);
     }
@@ -857,6 +933,10 @@ fn write_private_key(path: &Path, key: &str) -> Result<(), StoreError> {
         })?;
     f.write_all(format!("{key}\n").as_bytes())?;
     f.sync_all()?;
+    // The key's directory entry must survive a power loss too.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }
 

@@ -69,15 +69,21 @@ fn dump(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
 
 /// A random command over a small universe: five persons, three cells, two facilities.
 fn command(t: u32) -> impl Strategy<Value = String> {
-    let at = "2025-02-01T00:00:00Z"
+    let base = "2025-02-01T00:00:00Z"
         .parse::<Timestamp>()
         .unwrap()
         .checked_add(jiff::SignedDuration::from_mins(i64::from(t) * 10))
         .unwrap();
+    // Times mostly move forward but sometimes step back, so out-of-order refusals happen.
+    let at = (-25i64..10).prop_map(move |j| {
+        base.checked_add(jiff::SignedDuration::from_mins(j))
+            .unwrap()
+    });
     let person = (0..5u8).prop_map(|i| format!("P{i}"));
     let cell = prop_oneof![Just("F1/U/C1"), Just("F1/U/C2"), Just("F2/U/C1")];
     let facility = prop_oneof![Just("F1"), Just("F2")];
-    (0..12u8, person, cell, facility, any::<bool>()).prop_map(move |(kind, p, c, f, flag)| {
+    let other = (0..5u8).prop_map(|i| format!("P{i}"));
+    (0..12u8, person, cell, facility, any::<bool>(), at, other).prop_map(move |(kind, p, c, f, flag, at, q)| {
         match kind {
             0 | 1 => {
                 let lb = if flag {
@@ -100,7 +106,11 @@ fn command(t: u32) -> impl Strategy<Value = String> {
             } else {
                 format!(r#"{{"type":"transfer.depart","register_no":"{p}","at":"{at}","to":{{"jurisdiction":"Elsewhere","authority":"X"}}}}"#)
             },
-            _ => format!(r#"{{"type":"transfer.order","transfer":"T-{t}","register_nos":["{p}"],"to":{{"facility":"{f}"}},"authority":"A","reference":"R","planned_at":"{at}"}}"#),
+            _ => {
+                // One or two persons: an order naming several gives one event per person.
+                let who = if flag && p != q { format!(r#""{p}","{q}""#) } else { format!(r#""{p}""#) };
+                format!(r#"{{"type":"transfer.order","transfer":"T-{t}","register_nos":[{who}],"to":{{"facility":"{f}"}},"authority":"A","reference":"R","planned_at":"{at}"}}"#)
+            }
         }
     })
 }
@@ -120,6 +130,8 @@ proptest! {
         let (mut store, path) = new_store(dir.path());
         // A tiny cache forces persons to be reloaded from the tables between batches.
         store.person_cache_limit = cache_limit;
+        // Small rebuild chunks make rebuild evict and reload persons too.
+        store.rebuild_chunk = 7;
         let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
         let (outcomes, _) = store.submit_batch(&places, true).unwrap();
         prop_assert!(outcomes.iter().all(Result::is_ok));

@@ -111,7 +111,14 @@ impl From<anyhow::Error> for Fail {
 }
 impl From<habeas_store::StoreError> for Fail {
     fn from(e: habeas_store::StoreError) -> Self {
-        Fail(2, e.into())
+        use habeas_store::StoreError as E;
+        // A record asked for that the register does not hold is "not found" (1), like an
+        // unknown register number; everything else here is a usage or register problem (2).
+        let code = match e {
+            E::NoSuchEvent { .. } | E::NoCheckpoint => 1,
+            _ => 2,
+        };
+        Fail(code, e.into())
     }
 }
 impl From<std::io::Error> for Fail {

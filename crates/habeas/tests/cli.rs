@@ -425,7 +425,7 @@ fn verify_against_an_outside_checkpoint_and_proofs_check_with_standard_verifiers
         WitnessRequest::parse(&stdout(&ok(habeas(&db, &["log", "consistency", "27"])))).unwrap();
     assert_eq!(body.old_size, 27);
     habeas_ledger::verify_consistency(27, new.size, &body.proof, &old.root, &new.root).unwrap();
-    assert_eq!(habeas(&db, &["log", "prove", "28"]).status.code(), Some(2));
+    assert_eq!(habeas(&db, &["log", "prove", "28"]).status.code(), Some(1));
     assert_eq!(
         habeas(&db, &["log", "consistency", "29"]).status.code(),
         Some(2)
@@ -567,4 +567,117 @@ fn a_kill_mid_apply_loses_no_committed_batch_and_leaves_the_log_verifiable() {
         .unwrap();
     assert_eq!(total as usize, N);
     ok(habeas(&db, &["verify"]));
+}
+
+/// Changes that keep each leaf consistent with its record — a rewrite with a recomputed leaf,
+/// or an event added with a correct leaf and tree by someone without the key — are caught by
+/// the signed checkpoints, and the register refuses to sign over them.
+#[test]
+fn consistent_rewrites_and_unsigned_events_are_caught_by_the_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    let key = habeas_store::key_path(&db);
+    // Rewrite event 20's record and recompute its leaf: only the checkpoints can tell.
+    let copy = dir.path().join("rewritten.db");
+    std::fs::copy(&db, &copy).unwrap();
+    std::fs::copy(&key, habeas_store::key_path(&copy)).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        conn.execute_batch("DROP TRIGGER events_no_update").unwrap();
+        let (record, salt): (String, Vec<u8>) = conn
+            .query_row("SELECT record, salt FROM events WHERE seq = 20", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let forged = record.replace("2025-04-01T06:00:00Z", "2025-04-02T06:00:00Z");
+        assert_ne!(forged, record);
+        let leaf = habeas_store::leaf_bytes(20, &salt, forged.as_bytes());
+        conn.execute(
+            "UPDATE events SET record = ?1, leaf = ?2 WHERE seq = 20",
+            rusqlite::params![forged, leaf],
+        )
+        .unwrap();
+    }
+    let o = habeas(&copy, &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("the first bad sequence number is 20"),
+        "{}",
+        stdout(&o)
+    );
+    // The register will not sign a tree that does not extend its last checkpoint.
+    let o = habeas(
+        &copy,
+        &["apply", example("walkthrough.jsonl").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("damaged") && stderr(&o).contains("latest signed checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Add an event with a correct leaf (and no tree row needed below level 4), without the key.
+    let copy = dir.path().join("appended.db");
+    std::fs::copy(&db, &copy).unwrap();
+    std::fs::copy(&key, habeas_store::key_path(&copy)).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        let (record, salt): (String, Vec<u8>) = conn
+            .query_row("SELECT record, salt FROM events WHERE seq = 26", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let forged = record.replace("\"seq\":26", "\"seq\":27");
+        let leaf = habeas_store::leaf_bytes(27, &salt, forged.as_bytes());
+        conn.execute(
+            "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf)
+             SELECT 27, type, subject, at_us, recorded_at_us, ?1, salt, ?2 FROM events WHERE seq = 26",
+            rusqlite::params![forged, leaf],
+        )
+        .unwrap();
+    }
+    let o = habeas(&copy, &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("the first bad sequence number is 27"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("covered by no signed checkpoint"),
+        "{}",
+        stdout(&o)
+    );
+    let o = habeas(
+        &copy,
+        &["apply", example("walkthrough.jsonl").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// `rebuild` repairs current-state tables broken behind the register's back.
+#[test]
+fn rebuild_repairs_a_corrupt_state_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    let before = stdout(&ok(habeas(&db, &["show", "SYN-000003", "--json"])));
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE cells SET data = 'garbage'; DELETE FROM persons WHERE register_no = 'SYN-000003'")
+        .unwrap();
+    let o = habeas(&db, &["population"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cells row") && stderr(&o).contains("rebuild"),
+        "{}",
+        stderr(&o)
+    );
+    ok(habeas(&db, &["verify"]));
+    ok(habeas(&db, &["rebuild"]));
+    assert_eq!(
+        stdout(&ok(habeas(&db, &["show", "SYN-000003", "--json"]))),
+        before
+    );
+    ok(habeas(&db, &["population"]));
 }
