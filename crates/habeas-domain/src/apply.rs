@@ -19,6 +19,7 @@ pub struct ApplyError {
 
 pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
     let seq = recorded.seq;
+    let rec = recorded.recorded_at;
     let err = |reason: String| ApplyError {
         seq,
         kind: recorded.event.type_name(),
@@ -99,13 +100,16 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 admission_seq: seq,
                 deprived: e.deprived.clone(),
                 legal_status: e.legal_status,
+                admitted_legal_status: e.legal_status,
                 legal_bases: e
                     .legal_basis
                     .iter()
                     .map(|b| LegalBasisEntry {
                         at: e.at,
                         legal_basis: b.clone(),
+                        legal_status: None,
                         seq,
+                        recorded_at: rec,
                     })
                     .collect(),
                 custodial_authority: e.custodial_authority.clone(),
@@ -119,8 +123,11 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                     until: None,
                     note: None,
                     seq,
+                    recorded_at: rec,
+                    until_recorded_at: None,
                 }],
                 transfers: Vec::new(),
+                separations: Vec::new(),
                 end: None,
             });
         }
@@ -135,6 +142,7 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 None,
                 e.at,
                 seq,
+                rec,
             );
         }
         Event::LegalBasisRecorded(e) => {
@@ -142,7 +150,9 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
             episode.legal_bases.push(LegalBasisEntry {
                 at: e.at,
                 legal_basis: e.legal_basis.clone(),
+                legal_status: e.legal_status,
                 seq,
+                recorded_at: rec,
             });
             if let Some(status) = e.legal_status {
                 episode.legal_status = status;
@@ -151,7 +161,11 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
         Event::AbsenceStarted(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
             let facility = episode.current_stay().and_then(|s| s.facility.clone());
-            let note = format!("{}: {}", serde_plain(&e.purpose), e.destination);
+            let note = format!(
+                "{}: {}",
+                crate::model::variant_name(&e.purpose),
+                e.destination
+            );
             move_to(
                 episode,
                 Status::Absent,
@@ -160,6 +174,7 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 Some(note),
                 e.at,
                 seq,
+                rec,
             );
         }
         Event::AbsenceEnded(e) => {
@@ -172,7 +187,16 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 .find(|s| s.status == Status::InCustody)
                 .map(|s| (s.facility.clone(), s.cell.clone()))
                 .unwrap_or((Some(episode.facility.clone()), None));
-            move_to(episode, Status::InCustody, back.0, back.1, None, e.at, seq);
+            move_to(
+                episode,
+                Status::InCustody,
+                back.0,
+                back.1,
+                None,
+                e.at,
+                seq,
+                rec,
+            );
         }
         Event::TransferOrdered(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
@@ -196,14 +220,14 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
             match &e.to {
                 Destination::Facility { facility } => {
                     let note = Some(format!("to facility {facility}"));
-                    move_to(episode, Status::InTransit, None, None, note, e.at, seq);
+                    move_to(episode, Status::InTransit, None, None, note, e.at, seq, rec);
                 }
                 Destination::Jurisdiction { .. } => {
                     let kind = EndKind::TransferredOut {
                         to: e.to.clone(),
                         transfer: e.transfer.clone(),
                     };
-                    end_episode(episode, kind, e.at, seq);
+                    end_episode(episode, kind, e.at, seq, rec);
                 }
             }
         }
@@ -218,6 +242,7 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 None,
                 e.at,
                 seq,
+                rec,
             );
         }
         Event::ReleaseRecorded(e) => {
@@ -227,7 +252,7 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 authority: e.authority.clone(),
                 reference: e.reference.clone(),
             };
-            end_episode(episode, kind, e.at, seq);
+            end_episode(episode, kind, e.at, seq, rec);
         }
         Event::DeathRecorded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
@@ -236,11 +261,11 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 circumstances: e.circumstances.clone(),
                 cause: e.cause.clone(),
             };
-            end_episode(episode, kind, e.at, seq);
+            end_episode(episode, kind, e.at, seq, rec);
         }
         Event::EscapeRecorded(e) => {
             let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
-            end_episode(episode, EndKind::Escaped, e.at, seq);
+            end_episode(episode, EndKind::Escaped, e.at, seq, rec);
         }
         Event::CourtOrderRecorded(e) => {
             if state.court_orders.contains_key(&e.order) {
@@ -258,6 +283,8 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                     applies_to: e.applies_to.clone(),
                     lifted_at: None,
                     seq,
+                    recorded_at: rec,
+                    lifted_recorded_at: None,
                 },
             );
         }
@@ -267,7 +294,82 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 .get_mut(&e.order)
                 .ok_or_else(|| err(format!("court order {} is not recorded", e.order)))?;
             order.lifted_at = Some(e.at);
+            order.lifted_recorded_at = Some(rec);
         }
+        Event::SeparationStarted(e) => {
+            let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
+            if episode.open_separation().is_some() {
+                return Err(err(format!("{} is already in separation", e.register_no)));
+            }
+            episode.separations.push(Separation {
+                from: e.at,
+                until: None,
+                reason: e.reason.clone(),
+                authorized_by: e.authorized_by.clone(),
+                seq,
+                recorded_at: rec,
+                until_recorded_at: None,
+            });
+        }
+        Event::SeparationEnded(e) => {
+            let episode = open_episode_mut(state, &e.register_no).map_err(err)?;
+            let sep = episode
+                .separations
+                .last_mut()
+                .filter(|s| s.until.is_none())
+                .ok_or_else(|| err(format!("{} is not in separation", e.register_no)))?;
+            sep.until = Some(e.at);
+            sep.until_recorded_at = Some(rec);
+        }
+        Event::HealthRequested(e) => {
+            if state.health_requests.contains_key(&e.request) {
+                return Err(err(format!(
+                    "health request {} is already recorded",
+                    e.request
+                )));
+            }
+            state.health_requests.insert(
+                e.request.clone(),
+                HealthRequestState {
+                    request: e.request.clone(),
+                    register_no: e.register_no.clone(),
+                    at: e.at,
+                    recorded_at: rec,
+                    seq,
+                    seen: None,
+                },
+            );
+        }
+        Event::HealthSeen(e) => {
+            let request = state
+                .health_requests
+                .get_mut(&e.request)
+                .filter(|r| r.seen.is_none())
+                .ok_or_else(|| err(format!("health request {} is not open", e.request)))?;
+            request.seen = Some(Seen {
+                at: e.at,
+                recorded_at: rec,
+                seq,
+            });
+        }
+        Event::IncidentRecorded(e) => {
+            state.incidents.entry(e.incident.clone()).or_insert(seq);
+        }
+        Event::SettingsRecorded(e) => {
+            state.settings = Some(Settings {
+                at: e.at,
+                national_population: e.national_population,
+                country: e.country.clone(),
+                limits: e.limits.clone(),
+                seq,
+            });
+        }
+        // Facts kept in their own tables by the store; they change no entity here.
+        Event::ExerciseRecorded(_)
+        | Event::ContactRecorded(_)
+        | Event::NotificationRecorded(_)
+        | Event::HealthExamined(_)
+        | Event::CountRecorded(_) => {}
         Event::AgreementRecorded(e) => {
             if state.agreements.contains_key(&e.agreement) {
                 return Err(err(format!(
@@ -303,6 +405,7 @@ fn open_episode_mut<'s>(
 }
 
 /// Closes the current stay at `at` and opens the next one.
+#[allow(clippy::too_many_arguments)] // one call per movement kind; a struct would only rename them
 fn move_to(
     episode: &mut Episode,
     status: Status,
@@ -311,9 +414,11 @@ fn move_to(
     note: Option<String>,
     at: Timestamp,
     seq: u64,
+    recorded_at: Timestamp,
 ) {
     if let Some(current) = episode.stays.last_mut() {
         current.until = Some(at);
+        current.until_recorded_at = Some(recorded_at);
     }
     episode.stays.push(Stay {
         status,
@@ -323,20 +428,33 @@ fn move_to(
         until: None,
         note,
         seq,
+        recorded_at,
+        until_recorded_at: None,
     });
 }
 
-fn end_episode(episode: &mut Episode, kind: EndKind, at: Timestamp, seq: u64) {
+fn end_episode(
+    episode: &mut Episode,
+    kind: EndKind,
+    at: Timestamp,
+    seq: u64,
+    recorded_at: Timestamp,
+) {
     if let Some(current) = episode.stays.last_mut() {
         current.until = Some(at);
+        current.until_recorded_at = Some(recorded_at);
     }
-    episode.end = Some(EpisodeEnd { at, kind, seq });
-}
-
-/// The snake_case name serde gives a unit enum variant.
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
+    if let Some(sep) = episode.separations.last_mut()
+        && sep.until.is_none()
+    {
+        // Leaving custody ends a separation.
+        sep.until = Some(at);
+        sep.until_recorded_at = Some(recorded_at);
     }
+    episode.end = Some(EpisodeEnd {
+        at,
+        kind,
+        seq,
+        recorded_at,
+    });
 }

@@ -176,6 +176,110 @@ pub struct AgreementRecord {
     pub price: Option<Price>,
 }
 
+// --- daily life -------------------------------------------------------------------------
+
+/// An exercise session for cells, a unit, or listed persons (at least one of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseRecord {
+    pub at: Timestamp,
+    pub until: Timestamp,
+    pub outdoors: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<CellPath>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitPath>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub register_nos: Vec<RegisterNo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRecord {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub kind: ContactKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationRecord {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub to: NotifyTo,
+    pub about: NotifyAbout,
+    /// The person asked that nobody be told (SMR 68 lets them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declined_by_person: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthExam {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub injuries_observed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthRequest {
+    pub request: RequestId,
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSeen {
+    pub request: RequestId,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeparationStart {
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub reason: Text,
+    pub authorized_by: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentRecord {
+    pub incident: IncidentId,
+    pub kind: IncidentKind,
+    pub register_nos: Vec<RegisterNo>,
+    pub at: Timestamp,
+    pub description: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referred_to: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRecord {
+    pub unit: UnitPath,
+    pub at: Timestamp,
+    pub counted: u32,
+}
+
+/// The register's settings from `at` on: the checks' limits and what the statistics need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsRecord {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national_population: Option<u64>,
+    /// The register's own country: nationals of other countries are foreign (VCCR 36).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    /// Overrides of the checks' defaults, by `check.limit` name (see `checks::LIMITS`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub limits: std::collections::BTreeMap<String, f64>,
+}
+
 macro_rules! vocabulary {
     ($($name:literal => $variant:ident($ty:ty),)*) => {
         /// One command of the vocabulary. Serialized with its `type` tag.
@@ -224,6 +328,17 @@ vocabulary! {
     "court_order.record" => CourtOrderRecord(CourtOrderRecord),
     "court_order.lift" => CourtOrderLift(CourtOrderLift),
     "agreement.record" => AgreementRecord(AgreementRecord),
+    "exercise.record" => ExerciseRecord(ExerciseRecord),
+    "contact.record" => ContactRecord(ContactRecord),
+    "notification.record" => NotificationRecord(NotificationRecord),
+    "health.exam" => HealthExam(HealthExam),
+    "health.request" => HealthRequest(HealthRequest),
+    "health.seen" => HealthSeen(HealthSeen),
+    "separation.start" => SeparationStart(SeparationStart),
+    "separation.end" => SeparationEnd(PersonAt),
+    "incident.record" => IncidentRecord(IncidentRecord),
+    "count.record" => CountRecord(CountRecord),
+    "settings.record" => SettingsRecord(SettingsRecord),
 }
 
 /// A command as submitted: the command and who submits it.
@@ -287,7 +402,19 @@ impl Command {
             Command::TransferArrive(c) => vec![&c.register_no],
             Command::ReleaseRecord(c) => vec![&c.register_no],
             Command::DeathRecord(c) => vec![&c.register_no],
-            Command::FacilityRegister(_)
+            Command::ExerciseRecord(c) => c.register_nos.iter().collect(),
+            Command::ContactRecord(c) => vec![&c.register_no],
+            Command::NotificationRecord(c) => vec![&c.register_no],
+            Command::HealthExam(c) => vec![&c.register_no],
+            Command::HealthRequest(c) => vec![&c.register_no],
+            Command::SeparationStart(c) => vec![&c.register_no],
+            Command::SeparationEnd(c) => vec![&c.register_no],
+            Command::IncidentRecord(c) => c.register_nos.iter().collect(),
+            // The person of a request is found through the request (the store loads it).
+            Command::HealthSeen(_)
+            | Command::CountRecord(_)
+            | Command::SettingsRecord(_)
+            | Command::FacilityRegister(_)
             | Command::UnitRegister(_)
             | Command::CellRegister(_)
             | Command::CourtOrderRecord(_)

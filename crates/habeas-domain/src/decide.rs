@@ -8,6 +8,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::command::*;
+use crate::daily;
 use crate::event::{Event, TransferOrdered};
 use crate::ids::*;
 use crate::model::*;
@@ -251,6 +252,17 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             }
             Ok(vec![Event::CourtOrderLifted(c.clone())])
         }
+        Command::ExerciseRecord(c) => daily::exercise(state, c, ctx),
+        Command::ContactRecord(c) => daily::contact(state, c, ctx),
+        Command::NotificationRecord(c) => daily::notification(state, c, ctx),
+        Command::HealthExam(c) => daily::health_exam(state, c, ctx),
+        Command::HealthRequest(c) => daily::health_request(state, c, ctx),
+        Command::HealthSeen(c) => daily::health_seen(state, c, ctx),
+        Command::SeparationStart(c) => daily::separation_start(state, c, ctx),
+        Command::SeparationEnd(c) => daily::separation_end(state, c, ctx),
+        Command::IncidentRecord(c) => daily::incident(state, c, ctx),
+        Command::CountRecord(c) => daily::count(state, c, ctx),
+        Command::SettingsRecord(c) => daily::settings(c, ctx),
         Command::AgreementRecord(c) => {
             if let Some(a) = state.agreements.get(&c.agreement) {
                 return Err(duplicate("agreement", "agreement", &c.agreement, a.seq));
@@ -444,7 +456,7 @@ fn duplicate(what: &str, field: &str, id: &dyn std::fmt::Display, seq: u64) -> R
 }
 
 /// The person and their open custody episode, or a refusal naming what the record says.
-fn open_episode<'s>(
+pub(crate) fn open_episode<'s>(
     state: &'s State,
     register_no: &RegisterNo,
     field: &str,
@@ -518,7 +530,7 @@ fn not_before(episode: &Episode, at: Timestamp) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
+pub(crate) fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
     if at
         > ctx
             .recorded_at

@@ -20,6 +20,29 @@ pub struct TransferOrdered {
     pub planned_at: Timestamp,
 }
 
+/// One person's part in an incident: an incident naming several persons is logged once per
+/// person, so each person's file holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentRecorded {
+    pub incident: IncidentId,
+    pub kind: IncidentKind,
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub description: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referred_to: Option<Text>,
+}
+
+/// A health request seen, with the person it concerns (from the request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthRequestSeen {
+    pub request: RequestId,
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+}
+
 /// One fact of the register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -58,6 +81,28 @@ pub enum Event {
     CourtOrderLifted(CourtOrderLift),
     #[serde(rename = "agreement.recorded")]
     AgreementRecorded(AgreementRecord),
+    #[serde(rename = "exercise.recorded")]
+    ExerciseRecorded(ExerciseRecord),
+    #[serde(rename = "contact.recorded")]
+    ContactRecorded(ContactRecord),
+    #[serde(rename = "notification.recorded")]
+    NotificationRecorded(NotificationRecord),
+    #[serde(rename = "health.examined")]
+    HealthExamined(HealthExam),
+    #[serde(rename = "health.requested")]
+    HealthRequested(HealthRequest),
+    #[serde(rename = "health.seen")]
+    HealthSeen(HealthRequestSeen),
+    #[serde(rename = "separation.started")]
+    SeparationStarted(SeparationStart),
+    #[serde(rename = "separation.ended")]
+    SeparationEnded(PersonAt),
+    #[serde(rename = "incident.recorded")]
+    IncidentRecorded(IncidentRecorded),
+    #[serde(rename = "count.recorded")]
+    CountRecorded(CountRecord),
+    #[serde(rename = "settings.recorded")]
+    SettingsRecorded(SettingsRecord),
 }
 
 impl Event {
@@ -74,7 +119,19 @@ impl Event {
             Event::TransferArrived(e) => Some(&e.register_no),
             Event::ReleaseRecorded(e) => Some(&e.register_no),
             Event::DeathRecorded(e) => Some(&e.register_no),
-            Event::FacilityRegistered(_)
+            Event::ContactRecorded(e) => Some(&e.register_no),
+            Event::NotificationRecorded(e) => Some(&e.register_no),
+            Event::HealthExamined(e) => Some(&e.register_no),
+            Event::HealthRequested(e) => Some(&e.register_no),
+            Event::HealthSeen(e) => Some(&e.register_no),
+            Event::SeparationStarted(e) => Some(&e.register_no),
+            Event::SeparationEnded(e) => Some(&e.register_no),
+            Event::IncidentRecorded(e) => Some(&e.register_no),
+            // An exercise session may cover a whole unit: no single subject.
+            Event::ExerciseRecorded(_)
+            | Event::CountRecorded(_)
+            | Event::SettingsRecorded(_)
+            | Event::FacilityRegistered(_)
             | Event::UnitRegistered(_)
             | Event::CellRegistered(_)
             | Event::CourtOrderRecorded(_)
@@ -98,6 +155,17 @@ impl Event {
             Event::DeathRecorded(e) => Some(e.at),
             Event::CourtOrderRecorded(e) => Some(e.issued_at),
             Event::CourtOrderLifted(e) => Some(e.at),
+            Event::ExerciseRecorded(e) => Some(e.at),
+            Event::ContactRecorded(e) => Some(e.at),
+            Event::NotificationRecorded(e) => Some(e.at),
+            Event::HealthExamined(e) => Some(e.at),
+            Event::HealthRequested(e) => Some(e.at),
+            Event::HealthSeen(e) => Some(e.at),
+            Event::SeparationStarted(e) => Some(e.at),
+            Event::SeparationEnded(e) => Some(e.at),
+            Event::IncidentRecorded(e) => Some(e.at),
+            Event::CountRecorded(e) => Some(e.at),
+            Event::SettingsRecorded(e) => Some(e.at),
             Event::FacilityRegistered(_)
             | Event::UnitRegistered(_)
             | Event::CellRegistered(_)
@@ -125,6 +193,17 @@ impl Event {
             Event::CourtOrderRecorded(_) => "court_order.recorded",
             Event::CourtOrderLifted(_) => "court_order.lifted",
             Event::AgreementRecorded(_) => "agreement.recorded",
+            Event::ExerciseRecorded(_) => "exercise.recorded",
+            Event::ContactRecorded(_) => "contact.recorded",
+            Event::NotificationRecorded(_) => "notification.recorded",
+            Event::HealthExamined(_) => "health.examined",
+            Event::HealthRequested(_) => "health.requested",
+            Event::HealthSeen(_) => "health.seen",
+            Event::SeparationStarted(_) => "separation.started",
+            Event::SeparationEnded(_) => "separation.ended",
+            Event::IncidentRecorded(_) => "incident.recorded",
+            Event::CountRecorded(_) => "count.recorded",
+            Event::SettingsRecorded(_) => "settings.recorded",
         }
     }
 }

@@ -111,6 +111,18 @@ code_id!(
     "agreement id",
     80
 );
+code_id!(
+    /// A health request's id (`H-1`).
+    RequestId,
+    "health request id",
+    80
+);
+code_id!(
+    /// An incident's id (`I-1`).
+    IncidentId,
+    "incident id",
+    80
+);
 
 /// `FACILITY/UNIT`: a pavilion, wing or module.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -5,7 +5,9 @@
 //! The same state and command always give the same events.
 
 pub mod apply;
+pub mod checks;
 pub mod command;
+mod daily;
 pub mod decide;
 pub mod event;
 pub mod ids;

@@ -166,3 +166,69 @@ pub struct Price {
     pub currency: Text,
     pub per: PricePer,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    FamilyVisit,
+    LegalVisit,
+    ConsularVisit,
+    Call,
+    Letter,
+}
+
+impl ContactKind {
+    /// Contact with the outside world that SMR 58 counts as family contact.
+    pub fn is_family(self) -> bool {
+        matches!(
+            self,
+            ContactKind::FamilyVisit | ContactKind::Call | ContactKind::Letter
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyTo {
+    Family,
+    Counsel,
+    Consulate,
+    IndependentAuthority,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyAbout {
+    Admission,
+    Transfer,
+    SeriousIllness,
+    Death,
+    Release,
+    /// Injuries observed or force used: the referral of SMR 34 and 71.
+    Injury,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    UseOfForce,
+    Injury,
+    SelfHarm,
+    Assault,
+    Other,
+}
+
+impl IncidentKind {
+    /// Incidents that SMR 34 and 71 require to be referred to an independent authority.
+    pub fn needs_referral(self) -> bool {
+        matches!(self, IncidentKind::UseOfForce | IncidentKind::Injury)
+    }
+}
+
+/// The snake_case name serde gives a unit enum variant (`use_of_force`).
+pub fn variant_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

@@ -78,6 +78,7 @@ pub mod rules {
     pub const UNKNOWN_ORDER: &str = "unknown-court-order";
     pub const UNKNOWN_AGREEMENT: &str = "unknown-agreement";
     pub const UNKNOWN_TRANSFER: &str = "unknown-transfer";
+    pub const UNKNOWN_REQUEST: &str = "unknown-health-request";
     /// A new person's identity given with a register number that belongs to someone else.
     pub const REGISTER_NO_TAKEN: &str = "register-no-taken";
     pub const ALREADY_IN_CUSTODY: &str = "already-in-custody";

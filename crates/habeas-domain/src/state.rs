@@ -21,6 +21,43 @@ pub struct State {
     pub court_orders: BTreeMap<OrderId, CourtOrder>,
     pub agreements: BTreeMap<AgreementId, Agreement>,
     pub transfers: BTreeMap<TransferId, Transfer>,
+    /// Every health request by id, and whether it was seen.
+    pub health_requests: BTreeMap<RequestId, HealthRequestState>,
+    /// Every incident id, with the event that recorded it first.
+    pub incidents: BTreeMap<IncidentId, u64>,
+    /// The settings in force (the latest `settings.record`).
+    pub settings: Option<Settings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthRequestState {
+    pub request: RequestId,
+    pub register_no: RegisterNo,
+    pub at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Seen>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub seq: u64,
+}
+
+/// The register's settings (`settings.record`), as the checks and statistics read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national_population: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, f64>,
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,15 +141,37 @@ pub struct Stay {
     /// Where an absence or a transit goes (`hospital: …`, `facility X`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The event that began the stay.
+    /// The event that began the stay, and when the register learnt of it.
     pub seq: u64,
+    pub recorded_at: Timestamp,
+    /// When the register learnt of the stay's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_recorded_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegalBasisEntry {
     pub at: Timestamp,
     pub legal_basis: LegalBasis,
+    /// The legal status this record set, if it changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_status: Option<LegalStatus>,
     pub seq: u64,
+    pub recorded_at: Timestamp,
+}
+
+/// A separation (solitary confinement) episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Separation {
+    pub from: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    pub reason: Text,
+    pub authorized_by: Text,
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_recorded_at: Option<Timestamp>,
 }
 
 /// How a custody episode ended.
@@ -144,6 +203,7 @@ pub struct EpisodeEnd {
     #[serde(flatten)]
     pub kind: EndKind,
     pub seq: u64,
+    pub recorded_at: Timestamp,
 }
 
 /// One custody episode: from admission to release (or death, escape, transfer out).
@@ -155,7 +215,9 @@ pub struct Episode {
     pub admission_seq: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprived: Option<Deprivation>,
+    /// The legal status now (the latest that a legal-basis record set, else at admission).
     pub legal_status: LegalStatus,
+    pub admitted_legal_status: LegalStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub legal_bases: Vec<LegalBasisEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +229,8 @@ pub struct Episode {
     pub stays: Vec<Stay>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transfers: Vec<TransferId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub separations: Vec<Separation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<EpisodeEnd>,
 }
@@ -201,6 +265,33 @@ impl Episode {
         }
     }
 
+    /// The open separation, if any.
+    pub fn open_separation(&self) -> Option<&Separation> {
+        self.separations.last().filter(|s| s.until.is_none())
+    }
+
+    /// The stay at time `t`, if the episode covers it.
+    pub fn stay_at(&self, t: Timestamp) -> Option<&Stay> {
+        self.stays
+            .iter()
+            .rev()
+            .find(|s| s.from <= t && s.until.is_none_or(|u| t < u))
+    }
+
+    /// When the person came to the facility that holds them now (the start of the run of
+    /// stays in that facility, absences included).
+    pub fn in_facility_since(&self) -> Option<Timestamp> {
+        let facility = self.stays.last()?.facility.as_ref()?;
+        let mut since = None;
+        for stay in self.stays.iter().rev() {
+            match &stay.facility {
+                Some(f) if f == facility => since = Some(stay.from),
+                _ => break,
+            }
+        }
+        since
+    }
+
     /// Does a legal basis of this episode carry this reference?
     pub fn held_under(&self, reference: &Text) -> bool {
         self.legal_bases
@@ -218,6 +309,70 @@ pub struct Person {
 }
 
 impl Person {
+    /// The person as the register knew them at `t`: only facts that had happened by `t` and
+    /// had been recorded by `t`. What is logged later is ignored, so findings at a past time
+    /// are those that could have been seen then.
+    pub fn as_known_at(&self, t: Timestamp) -> Option<Person> {
+        self.as_of(t, t)
+    }
+
+    /// The person at `t` as the register knew them at `known` (≥ `t`): facts that happened
+    /// by `t` and were recorded by `known`.
+    pub fn as_of(&self, t: Timestamp, known: Timestamp) -> Option<Person> {
+        let known = |at: Timestamp, recorded: Timestamp| at <= t && recorded <= known;
+        let mut episodes = Vec::new();
+        for e in &self.episodes {
+            let admitted_recorded = e.stays.first().map_or(e.admitted_at, |s| s.recorded_at);
+            if !known(e.admitted_at, admitted_recorded) {
+                break;
+            }
+            let mut e = e.clone();
+            e.stays.retain(|s| known(s.from, s.recorded_at));
+            if let Some(last) = e.stays.last_mut()
+                && !last
+                    .until
+                    .zip(last.until_recorded_at)
+                    .is_some_and(|(u, r)| known(u, r))
+            {
+                last.until = None;
+                last.until_recorded_at = None;
+            }
+            e.legal_bases.retain(|b| known(b.at.min(t), b.recorded_at));
+            e.legal_status = e
+                .legal_bases
+                .iter()
+                .rev()
+                .find_map(|b| b.legal_status)
+                .unwrap_or(e.admitted_legal_status);
+            e.separations.retain(|s| known(s.from, s.recorded_at));
+            for s in &mut e.separations {
+                if !s
+                    .until
+                    .zip(s.until_recorded_at)
+                    .is_some_and(|(u, r)| known(u, r))
+                {
+                    s.until = None;
+                    s.until_recorded_at = None;
+                }
+            }
+            if e.end
+                .as_ref()
+                .is_some_and(|end| !known(end.at, end.recorded_at))
+            {
+                e.end = None;
+            }
+            episodes.push(e);
+        }
+        if episodes.is_empty() {
+            return None;
+        }
+        Some(Person {
+            register_no: self.register_no.clone(),
+            identity: self.identity.clone(),
+            episodes,
+        })
+    }
+
     pub fn current_episode(&self) -> Option<&Episode> {
         self.episodes.last()
     }
@@ -290,9 +445,26 @@ pub struct CourtOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifted_at: Option<Timestamp>,
     pub seq: u64,
+    pub recorded_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifted_recorded_at: Option<Timestamp>,
 }
 
 impl CourtOrder {
+    /// The order as the register knew it at `t`: `None` if it was not yet recorded; a lift
+    /// recorded later is ignored.
+    pub fn as_known_at(&self, t: Timestamp) -> Option<CourtOrder> {
+        if self.recorded_at > t {
+            return None;
+        }
+        let mut o = self.clone();
+        if o.lifted_recorded_at.is_some_and(|r| r > t) {
+            o.lifted_at = None;
+            o.lifted_recorded_at = None;
+        }
+        Some(o)
+    }
+
     /// In force from issue until lifted or its `until`, whichever comes first.
     pub fn in_force_at(&self, t: Timestamp) -> bool {
         self.issued_at <= t
@@ -312,10 +484,7 @@ impl CourtOrder {
 
     /// How a refusal or a finding names the order.
     pub fn describe(&self) -> String {
-        let kind = serde_json::to_value(self.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = crate::model::variant_name(&self.kind);
         format!(
             "court order {} ({kind}) of {}, case {}, issued {} (event {})",
             self.order, self.court, self.case, self.issued_at, self.seq

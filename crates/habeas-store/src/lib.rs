@@ -4,12 +4,15 @@
 //! transaction. The events, tree and checkpoint tables refuse UPDATE and DELETE by trigger.
 
 mod error;
+mod findings;
 mod log;
+mod project;
 mod queries;
 mod schema;
 mod store;
 
 pub use error::StoreError;
+pub use findings::FindingsFilter;
 pub use log::{Problem, VerifyReport};
 pub use queries::{FacilityPopulation, FileEvent, PersonFile, Population, UnitPopulation};
 pub use schema::{SCHEMA_VERSION, STATE_TABLES};

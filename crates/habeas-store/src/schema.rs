@@ -1,7 +1,7 @@
 //! The SQLite schema: the log (append-only by trigger) and the current-state tables.
 
 /// Bumped on every change to the schema; `open` refuses a register of another version.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 /// Written in `meta.format`: tells a habeas register from any other SQLite file.
 pub const FORMAT: &str = "habeas-register";
 
@@ -79,7 +79,9 @@ CREATE TABLE persons (
     data         TEXT NOT NULL
 );
 CREATE INDEX persons_family_names ON persons(family_names);
--- Every stay (a period with one whereabouts), for the population at any date.
+-- Every stay (a period with one whereabouts), for the population and the checks at any
+-- date. recorded_us / until_recorded_us: when the register learnt of its start and end, so a
+-- past date can be seen as it was known then.
 CREATE TABLE stays (
     register_no TEXT    NOT NULL,
     idx         INTEGER NOT NULL,
@@ -91,8 +93,61 @@ CREATE TABLE stays (
     from_us     INTEGER NOT NULL,
     until_us    INTEGER,
     seq         INTEGER NOT NULL,
+    recorded_us INTEGER NOT NULL,
+    until_recorded_us INTEGER,
     PRIMARY KEY (register_no, idx)
 ) WITHOUT ROWID;
+CREATE INDEX stays_until ON stays(until_us);
+CREATE INDEX stays_unit ON stays(unit, from_us) WHERE unit IS NOT NULL;
+
+-- Events recorded more than an hour after they happened (late-record reads only these).
+CREATE INDEX events_late ON events(recorded_at_us) WHERE recorded_at_us - at_us > 3600000000;
+
+-- Entities of the daily-life records.
+CREATE TABLE health_requests (request TEXT PRIMARY KEY, register_no TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE settings (seq INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL, data TEXT NOT NULL);
+
+-- Facts of the daily-life records, as the checks query them (one row per fact).
+CREATE TABLE contacts (
+    seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, kind TEXT NOT NULL,
+    at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
+);
+CREATE INDEX contacts_person ON contacts(register_no, at_us);
+CREATE INDEX contacts_at ON contacts(at_us);
+CREATE TABLE notifications (
+    seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, to_whom TEXT NOT NULL, about TEXT NOT NULL,
+    declined INTEGER NOT NULL, at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
+);
+CREATE INDEX notifications_person ON notifications(register_no, at_us);
+CREATE TABLE health_exams (
+    seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, injuries INTEGER NOT NULL,
+    at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
+);
+CREATE INDEX health_exams_person ON health_exams(register_no, at_us);
+CREATE INDEX health_exams_injuries ON health_exams(at_us) WHERE injuries = 1;
+CREATE TABLE exercise (
+    seq INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, until_us INTEGER NOT NULL,
+    recorded_us INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX exercise_at ON exercise(at_us);
+CREATE TABLE incidents (
+    seq INTEGER PRIMARY KEY, incident TEXT NOT NULL, register_no TEXT NOT NULL, kind TEXT NOT NULL,
+    referred INTEGER NOT NULL, at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
+);
+CREATE INDEX incidents_at ON incidents(at_us);
+CREATE TABLE counts (
+    seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, counted INTEGER NOT NULL,
+    at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
+);
+CREATE INDEX counts_unit ON counts(unit, at_us);
+CREATE TABLE departures (
+    seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, at_us INTEGER NOT NULL,
+    recorded_us INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE deaths (
+    seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, facility TEXT, at_us INTEGER NOT NULL,
+    recorded_us INTEGER NOT NULL
+);
 "#;
 
 /// The current-state tables, in the order `rebuild` clears them.
@@ -105,4 +160,14 @@ pub const STATE_TABLES: &[&str] = &[
     "transfers",
     "persons",
     "stays",
+    "health_requests",
+    "settings",
+    "contacts",
+    "notifications",
+    "health_exams",
+    "exercise",
+    "incidents",
+    "counts",
+    "departures",
+    "deaths",
 ];

@@ -168,6 +168,7 @@ struct Dirty {
     court_orders: BTreeSet<OrderId>,
     agreements: BTreeSet<AgreementId>,
     transfers: BTreeSet<TransferId>,
+    health_requests: BTreeSet<RequestId>,
 }
 
 /// The path of the signing key beside a database file.
@@ -297,6 +298,11 @@ impl Store {
         self.clock = Box::new(clock);
     }
 
+    /// The register's clock (the time `recorded_at` would get now).
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -374,6 +380,50 @@ impl Store {
         load_all(&self.conn, "transfers", "id", |t: Transfer| {
             self.state.transfers.insert(t.transfer.clone(), t);
         })?;
+        load_all(
+            &self.conn,
+            "health_requests",
+            "request",
+            |r: HealthRequestState| {
+                self.state.health_requests.insert(r.request.clone(), r);
+            },
+        )?;
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT incident, min(seq) FROM incidents GROUP BY incident")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let seq: i64 = row.get(1)?;
+                let id = IncidentId::parse(&id).map_err(|e| StoreError::CorruptRow {
+                    table: "incidents",
+                    key: id.clone(),
+                    detail: e.to_string(),
+                })?;
+                self.state
+                    .incidents
+                    .insert(id, u64::try_from(seq).unwrap_or(0));
+            }
+        }
+        let settings: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM settings ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(data) = settings {
+            self.state.settings =
+                Some(
+                    serde_json::from_str(&data).map_err(|e| StoreError::CorruptRow {
+                        table: "settings",
+                        key: "latest".into(),
+                        detail: e.to_string(),
+                    })?,
+                );
+        }
         Ok(())
     }
 
@@ -495,6 +545,7 @@ impl Store {
         // reaches the tree (the caller rolls the transaction back).
         apply(&mut self.state, recorded)?;
         self.mark_dirty(&recorded.event);
+        crate::project::facts(&self.conn, &self.state, recorded)?;
         let nodes = self.frontier.append(leaf_hash(&leaf));
         let mut ins = self
             .conn
@@ -644,6 +695,12 @@ impl Store {
                 d.transfers.insert(e.transfer.clone());
                 d.persons.insert(e.register_no.clone());
             }
+            Event::HealthRequested(e) => {
+                d.health_requests.insert(e.request.clone());
+            }
+            Event::HealthSeen(e) => {
+                d.health_requests.insert(e.request.clone());
+            }
             other => {
                 if let Some(r) = other.register_no() {
                     d.persons.insert(r.clone());
@@ -707,6 +764,14 @@ impl Store {
             if let Some(t) = self.state.transfers.get(id) {
                 c.prepare_cached("INSERT OR REPLACE INTO transfers (id, data) VALUES (?1, ?2)")?
                     .execute(params![id.as_str(), to_json(t)])?;
+            }
+        }
+        for id in &dirty.health_requests {
+            if let Some(r) = self.state.health_requests.get(id) {
+                c.prepare_cached(
+                    "INSERT OR REPLACE INTO health_requests (request, register_no, data) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id.as_str(), r.register_no.as_str(), to_json(r)])?;
             }
         }
         for register_no in &dirty.persons {
@@ -788,6 +853,7 @@ impl Store {
                 }
                 apply(&mut self.state, &recorded)?;
                 self.mark_dirty(&recorded.event);
+                crate::project::facts(&self.conn, &self.state, &recorded)?;
                 seq += 1;
             }
             self.write_back()?;
@@ -894,7 +960,8 @@ fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usiz
     let mut idx = 0usize;
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO stays (register_no, idx, episode, status, facility, unit, cell,
-         from_us, until_us, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         from_us, until_us, seq, recorded_us, until_recorded_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for episode in &person.episodes {
         for stay in &episode.stays {
@@ -910,6 +977,8 @@ fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usiz
                     stay.from.as_microsecond(),
                     stay.until.map(|t| t.as_microsecond()),
                     to_i64(stay.seq),
+                    stay.recorded_at.as_microsecond(),
+                    stay.until_recorded_at.map(|t| t.as_microsecond()),
                 ])?;
             }
             idx += 1;

@@ -70,6 +70,24 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Open findings: where the standards were broken, as the register knew it at a time.
+    Findings {
+        /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Only this check (e.g. bed-shortage).
+        #[arg(long)]
+        check: Option<String>,
+        /// Only findings in this facility.
+        #[arg(long)]
+        facility: Option<String>,
+        /// With --at: use everything recorded until now, not only what was known at that time
+        /// (to look back over history imported later).
+        #[arg(long, requires = "at")]
+        known_now: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The verifiable log: key, checkpoints, leaves and proofs.
     Log {
         #[command(subcommand)]
@@ -85,6 +103,20 @@ enum Cmd {
     },
     /// Re-derive the current-state tables from the log.
     Rebuild,
+    /// Write a synthetic register (JSON lines of commands) for tests, demos and benchmarks.
+    Generate {
+        /// small (a few hundred persons), national (36,000 → 110,000), or N persons held at the end.
+        #[arg(long, default_value = "small")]
+        scale: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The JSON-lines file to write (- for standard output).
+        #[arg(long)]
+        out: String,
+        /// Omit daily-life records (exercise, contacts, notifications, health, counts…).
+        #[arg(long)]
+        no_daily_life: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -245,10 +277,18 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     Ok(1)
                 }
                 Some(file) => {
+                    let findings = store.person_findings(&r)?;
                     if json {
-                        render::json(&mut out, &file)?;
+                        render::json(
+                            &mut out,
+                            &render::FileWithFindings {
+                                file: &file,
+                                findings: &findings,
+                            },
+                        )?;
                     } else {
                         render::person_file(&mut out, &file)?;
+                        render::findings(&mut out, &findings)?;
                     }
                     Ok(0)
                 }
@@ -262,6 +302,43 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 render::json(&mut out, &p)?;
             } else {
                 render::population(&mut out, &p)?;
+            }
+            Ok(0)
+        }
+        Cmd::Findings {
+            at,
+            check,
+            facility,
+            known_now,
+            json,
+        } => {
+            let store = open(&cli.db)?;
+            let at = at.as_deref().map(parse_at).transpose()?;
+            if let Some(c) = &check
+                && habeas_domain::checks::check_info(c).is_none()
+            {
+                let known: Vec<&str> = habeas_domain::checks::CHECKS.iter().map(|c| c.id).collect();
+                return Err(Fail(
+                    2,
+                    anyhow::anyhow!("--check `{c}`: unknown check; known: {}", known.join(", ")),
+                ));
+            }
+            let facility = facility
+                .map(|f| {
+                    habeas_domain::FacilityCode::parse(&f)
+                        .map_err(|e| Fail(2, anyhow::anyhow!("--facility: {e}")))
+                })
+                .transpose()?;
+            let filter = habeas_store::FindingsFilter {
+                check,
+                facility,
+                known_now,
+            };
+            let findings = store.findings(at, &filter)?;
+            if json {
+                render::json(&mut out, &findings)?;
+            } else {
+                render::findings(&mut out, &findings)?;
             }
             Ok(0)
         }
@@ -295,6 +372,45 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 render::verify(&mut out, &report)?;
             }
             Ok(if report.ok() { 0 } else { 1 })
+        }
+        Cmd::Generate {
+            scale,
+            seed,
+            out: file,
+            no_daily_life,
+        } => {
+            let config = habeas_sim::Config {
+                scale: scale.parse().map_err(|e| Fail(2, anyhow::Error::new(e)))?,
+                seed,
+                daily_life: !no_daily_life,
+            };
+            let started = std::time::Instant::now();
+            let s = if file == "-" {
+                habeas_sim::generate(&config, &mut out)
+            } else {
+                let mut f =
+                    std::fs::File::create(&file).with_context(|| format!("--out {file}"))?;
+                habeas_sim::generate(&config, &mut f)
+            }
+            .map_err(|e| match e {
+                // An io::Error stays one, so that a closed pipe ends quietly.
+                habeas_sim::SimError::Io(io) => Fail(2, io.into()),
+                other => Fail(2, other.into()),
+            })?;
+            eprintln!(
+                "generated {} commands: {} persons, {} held at the end ({} on remand), {} deaths, {} under agreement ({} removed against the order), {} → {}, in {:.1} s",
+                s.commands,
+                s.persons,
+                s.held_at_end,
+                s.remand_at_end,
+                s.deaths,
+                s.agreement_persons,
+                s.removed_against_order,
+                s.first_day,
+                s.last_day,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(0)
         }
         Cmd::Rebuild => {
             let mut store = open(&cli.db)?;

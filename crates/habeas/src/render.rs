@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use habeas_domain::checks::Finding;
 use habeas_domain::{EndKind, Whereabouts};
 use habeas_store::{PersonFile, Population, VerifyReport};
 use serde::Serialize;
@@ -242,4 +243,37 @@ pub(crate) fn verify(out: &mut impl Write, r: &VerifyReport) -> io::Result<()> {
         }
         Ok(())
     }
+}
+
+/// `show --json`: the person file with its open findings.
+#[derive(Serialize)]
+pub(crate) struct FileWithFindings<'a> {
+    #[serde(flatten)]
+    pub file: &'a PersonFile,
+    pub findings: &'a [Finding],
+}
+
+pub(crate) fn findings(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "No open findings.");
+    }
+    writeln!(out, "Findings ({}):", findings.len())?;
+    for f in findings {
+        let severity = habeas_domain::model::variant_name(&f.severity);
+        writeln!(
+            out,
+            "  {:<8} {:<26} {:<22} since {}  {} [events {}]",
+            severity,
+            f.check,
+            f.subject,
+            f.since,
+            f.detail,
+            f.evidence
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    Ok(())
 }
