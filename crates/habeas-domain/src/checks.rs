@@ -334,12 +334,22 @@ impl Limits {
     }
 
     fn hours(&self, name: &str) -> SignedDuration {
-        SignedDuration::from_secs_f64(self.get(name) * 3600.0)
+        duration(self.get(name) * 3600.0)
     }
 
     fn days(&self, name: &str) -> SignedDuration {
-        SignedDuration::from_secs_f64(self.get(name) * 86_400.0)
+        duration(self.get(name) * 86_400.0)
     }
+}
+
+/// A limit as a duration, saturating: a limit too large for a duration means "never", and
+/// must not panic (`settings.record` accepts any finite, non-negative number).
+fn duration(secs: f64) -> SignedDuration {
+    SignedDuration::try_from_secs_f64(secs).unwrap_or(if secs < 0.0 {
+        SignedDuration::MIN
+    } else {
+        SignedDuration::MAX
+    })
 }
 
 /// A held person as known at `T`, with the daily-life facts their checks need.
@@ -484,8 +494,13 @@ fn person_finding(
     }
 }
 
+/// `t + d`, saturating: a limit beyond the last timestamp is never reached.
 fn add(t: Timestamp, d: SignedDuration) -> Timestamp {
-    t.checked_add(d).unwrap_or(t)
+    t.checked_add(d).unwrap_or(if d.is_negative() {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 fn utc_date(t: Timestamp) -> Date {
@@ -912,13 +927,33 @@ fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
     let Ok(last_day) = today.yesterday() else {
         return;
     };
-    let first_day = today
-        .checked_sub(jiff::Span::new().days(lookback))
-        .unwrap_or(last_day);
+    // A look-back beyond the calendar reaches its first day (and must not panic).
+    let first_day = jiff::Span::new()
+        .try_days(lookback)
+        .and_then(|span| today.checked_sub(span))
+        .unwrap_or(Date::MIN);
     // Sessions by the place they cover.
     let mut by_unit: HashMap<&UnitPath, Vec<&ExerciseSession>> = HashMap::new();
     let mut by_cell: HashMap<&CellPath, Vec<&ExerciseSession>> = HashMap::new();
     let mut by_person: HashMap<&RegisterNo, Vec<&ExerciseSession>> = HashMap::new();
+    // Each session's minutes per UTC day, computed once for everyone it covers.
+    let mut per_day: HashMap<u64, Vec<(Date, f64)>> = HashMap::new();
+    for x in s.exercise.iter().filter(|x| x.outdoors) {
+        let mut split = Vec::new();
+        let mut day = utc_date(x.at);
+        while day <= utc_date(x.until) {
+            let lo = x.at.max(day_start(day));
+            let hi = x.until.min(day_start(day.tomorrow().unwrap_or(day)));
+            if hi > lo {
+                split.push((day, hi.duration_since(lo).as_secs_f64() / 60.0));
+            }
+            match day.tomorrow() {
+                Ok(d) => day = d,
+                Err(_) => break,
+            }
+        }
+        per_day.insert(x.seq, split);
+    }
     for x in s.exercise.iter().filter(|x| x.outdoors) {
         if let Some(u) = &x.unit {
             by_unit.entry(u).or_default().push(x);
@@ -982,18 +1017,9 @@ fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
             if !covered {
                 continue;
             }
-            let mut day = utc_date(x.at);
-            while day <= utc_date(x.until) {
-                let lo = x.at.max(day_start(day));
-                let hi = x.until.min(day_start(day.tomorrow().unwrap_or(day)));
-                if hi > lo {
-                    *minutes.entry(day).or_default() += hi.duration_since(lo).as_secs_f64() / 60.0;
-                    evidence.entry(day).or_default().push(x.seq);
-                }
-                match day.tomorrow() {
-                    Ok(d) => day = d,
-                    Err(_) => break,
-                }
+            for &(day, m) in per_day.get(&x.seq).map_or(&[][..], Vec::as_slice) {
+                *minutes.entry(day).or_default() += m;
+                evidence.entry(day).or_default().push(x.seq);
             }
         }
         let short = |d: Date| minutes.get(&d).copied().unwrap_or(0.0) < min;
@@ -1118,16 +1144,18 @@ fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         }
         // family-not-notified: after admission, and after the last transfer arrival.
         let hours = s.limits.hours("family-not-notified.hours");
+        // The last arrival: a stay in custody right after a transit (a placement or an
+        // absence after it must not hide it).
         let arrival = e
             .stays
-            .iter()
+            .windows(2)
             .rev()
-            .find(|st| st.status == Status::InCustody && st.seq != e.admission_seq)
-            .filter(|st| {
-                e.stays
-                    .iter()
-                    .any(|prev| prev.status == Status::InTransit && prev.until == Some(st.from))
-            });
+            .find(|w| {
+                w[0].status == Status::InTransit
+                    && w[1].status == Status::InCustody
+                    && w[0].until == Some(w[1].from)
+            })
+            .map(|w| &w[1]);
         let mut family_gap = None;
         if notified(
             &pf.notifications,

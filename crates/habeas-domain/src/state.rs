@@ -319,14 +319,18 @@ impl Person {
     /// The person at `t` as the register knew them at `known` (≥ `t`): facts that happened
     /// by `t` and were recorded by `known`.
     pub fn as_of(&self, t: Timestamp, known: Timestamp) -> Option<Person> {
+        self.clone().into_as_of(t, known)
+    }
+
+    /// [`Person::as_of`] without a copy.
+    pub fn into_as_of(self, t: Timestamp, known: Timestamp) -> Option<Person> {
         let known = |at: Timestamp, recorded: Timestamp| at <= t && recorded <= known;
         let mut episodes = Vec::new();
-        for e in &self.episodes {
+        for mut e in self.episodes {
             let admitted_recorded = e.stays.first().map_or(e.admitted_at, |s| s.recorded_at);
             if !known(e.admitted_at, admitted_recorded) {
                 break;
             }
-            let mut e = e.clone();
             e.stays.retain(|s| known(s.from, s.recorded_at));
             if let Some(last) = e.stays.last_mut()
                 && !last
@@ -337,7 +341,8 @@ impl Person {
                 last.until = None;
                 last.until_recorded_at = None;
             }
-            e.legal_bases.retain(|b| known(b.at.min(t), b.recorded_at));
+            // A legal basis counts from its `at`: one dated after `t` did not hold at `t`.
+            e.legal_bases.retain(|b| known(b.at, b.recorded_at));
             e.legal_status = e
                 .legal_bases
                 .iter()
@@ -367,8 +372,8 @@ impl Person {
             return None;
         }
         Some(Person {
-            register_no: self.register_no.clone(),
-            identity: self.identity.clone(),
+            register_no: self.register_no,
+            identity: self.identity,
             episodes,
         })
     }

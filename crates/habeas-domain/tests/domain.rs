@@ -1277,3 +1277,8 @@ proptest! {
         }
     }
 }
+
+// --- 10. the standards checks at their boundaries -------------------------------------------
+
+#[path = "domain_checks/mod.rs"]
+mod checks;

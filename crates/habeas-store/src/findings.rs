@@ -1,7 +1,7 @@
 //! Builds the checks' [`Snapshot`] of the register as known at a time, with one query per
 //! kind of fact and only the window each check needs, then runs `habeas_domain::checks`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use habeas_domain::checks::*;
 use habeas_domain::model::{CourtOrderKind, LegalStatus, NotifyTo};
@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
-use crate::store::{Store, read_person};
+use crate::store::Store;
 
 /// Which findings to return.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +24,22 @@ pub struct FindingsFilter {
 
 fn ts(us: i64) -> Timestamp {
     Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn notification_fact(
+    at_us: i64,
+    to: String,
+    about: String,
+    declined: bool,
+    seq: i64,
+) -> Option<NotificationFact> {
+    Some(NotificationFact {
+        at: ts(at_us),
+        to: serde_json::from_value(serde_json::Value::String(to)).ok()?,
+        about: serde_json::from_value(serde_json::Value::String(about)).ok()?,
+        declined_by_person: declined,
+        seq: seq_of(seq),
+    })
 }
 
 fn seq_of(v: i64) -> u64 {
@@ -48,7 +64,8 @@ impl Store {
         };
         let snapshot = self.snapshot(at, known, None);
         self.conn.execute_batch("COMMIT")?;
-        let mut findings = evaluate(&snapshot?);
+        let snapshot = snapshot?;
+        let mut findings = evaluate(&snapshot);
         if let Some(check) = &filter.check {
             findings.retain(|f| f.check == check);
         }
@@ -122,19 +139,14 @@ impl Store {
             .filter_map(|o| o.as_known_at(known))
             .collect();
 
-        // Who was held at T.
-        let register_nos = self.held_at((t, k), only)?;
+        // Who was held at T, with the daily facts their checks need. For the whole register
+        // each kind of fact is read in one range scan; for one person (and their cell mates)
+        // by index lookups.
         let window =
             SignedDuration::from_secs_f64(s.limits.get("no-family-contact.days") * 86_400.0);
         let contact_window_start = at.checked_sub(window).unwrap_or(at).as_microsecond();
-        let recent_family = self.recent_family_contacts((t, k), contact_window_start, only)?;
-        for r in &register_nos {
-            let Some(person) = read_person(&self.conn, r)? else {
-                continue;
-            };
-            let Some(person) = person.as_of(at, known) else {
-                continue;
-            };
+        let mut held = Vec::new();
+        for person in self.persons_held_at((t, k), only, (at, known))? {
             let Some(episode) = person.open_episode() else {
                 continue;
             };
@@ -142,6 +154,35 @@ impl Store {
                 continue;
             }
             let admitted = episode.admitted_at.as_microsecond();
+            held.push((person, admitted));
+        }
+        let since = held.iter().map(|(_, a)| *a).min().unwrap_or(t);
+        let scope = only.map(|_| {
+            held.iter()
+                .map(|(p, _)| p.register_no.to_string())
+                .collect::<Vec<_>>()
+        });
+        let recent_family = self.recent_family_contacts((t, k), contact_window_start, only)?;
+        let exams = self.facts_by_person(
+            "SELECT register_no, at_us, seq FROM health_exams
+             WHERE at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
+            since,
+            (t, k),
+            scope.as_deref(),
+        )?;
+        let legal_visits = self.facts_by_person(
+            "SELECT register_no, at_us, seq FROM contacts INDEXED BY contacts_kind_at
+             WHERE kind = 'legal_visit' AND at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
+            since,
+            (t, k),
+            scope.as_deref(),
+        )?;
+        let mut notifications = self.notifications_since(since, (t, k), scope.as_deref())?;
+        for (person, admitted) in held {
+            let r = &person.register_no;
+            let Some(episode) = person.open_episode() else {
+                continue;
+            };
             let last_family_contact = match recent_family.get(r.as_str()) {
                 Some(&(at_us, seq)) => Some((ts(at_us), seq_of(seq))),
                 None if admitted < contact_window_start => {
@@ -149,25 +190,26 @@ impl Store {
                 }
                 None => None,
             };
+            let first_since = |facts: &HashMap<String, Vec<(i64, i64)>>| {
+                facts.get(r.as_str()).and_then(|v| {
+                    v.iter()
+                        .filter(|(at_us, _)| *at_us >= admitted)
+                        .min()
+                        .map(|&(at_us, seq)| (ts(at_us), seq_of(seq)))
+                })
+            };
             let legal_visit_since_admission = if episode.legal_status == LegalStatus::Remand {
-                self.first_fact(
-                    "SELECT at_us, seq FROM contacts WHERE register_no = ?1 AND kind = 'legal_visit'
-                     AND at_us >= ?2 AND at_us <= ?3 AND recorded_us <= ?4 ORDER BY at_us LIMIT 1",
-                    r,
-                    admitted,
-                    (t, k),
-                )?
+                first_since(&legal_visits)
             } else {
                 None
             };
-            let exam_since_admission = self.first_fact(
-                "SELECT at_us, seq FROM health_exams WHERE register_no = ?1
-                 AND at_us >= ?2 AND at_us <= ?3 AND recorded_us <= ?4 ORDER BY at_us LIMIT 1",
-                r,
-                admitted,
-                (t, k),
-            )?;
-            let notifications = self.notifications(r, admitted, (t, k))?;
+            let exam_since_admission = first_since(&exams);
+            let notifications = notifications
+                .remove(r.as_str())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| n.at.as_microsecond() >= admitted)
+                .collect();
             s.persons.push(PersonFacts {
                 person,
                 last_family_contact,
@@ -248,41 +290,136 @@ impl Store {
         Ok(s)
     }
 
-    /// Register numbers of everyone held at `t` (as known at `t`). With `only`, that person
-    /// and whoever shares their cell.
-    fn held_at(
+    /// Everyone held at `t` as known at `k` (stays open at `t`, ending after it, or whose end
+    /// was recorded after `k`), read in one statement. With `only`, that person and whoever
+    /// shares their cell.
+    fn persons_held_at(
         &self,
         (t, k): (i64, i64),
         only: Option<&RegisterNo>,
-    ) -> Result<Vec<RegisterNo>, StoreError> {
-        let mut out = BTreeSet::new();
-        let mut push = |r: String| {
-            if let Ok(r) = RegisterNo::parse(&r) {
-                out.insert(r);
+        (at, known): (Timestamp, Timestamp),
+    ) -> Result<Vec<Person>, StoreError> {
+        let mut raw: Vec<(String, String)> = Vec::new();
+        let mut read = |rows: &mut rusqlite::Rows<'_>| -> Result<(), StoreError> {
+            while let Some(row) = rows.next()? {
+                raw.push((row.get(0)?, row.get(1)?));
             }
+            Ok(())
         };
-        if let Some(r) = only {
-            push(r.to_string());
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT register_no FROM persons WHERE cell = (SELECT cell FROM persons WHERE register_no = ?1)",
-            )?;
-            let rows = stmt.query_map([r.as_str()], |row| row.get::<_, String>(0))?;
-            for row in rows {
-                push(row?);
+        match only {
+            Some(r) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT register_no, data FROM persons WHERE register_no = ?1
+                     OR (cell IS NOT NULL AND cell = (SELECT cell FROM persons WHERE register_no = ?1))",
+                )?;
+                read(&mut stmt.query([r.as_str()])?)?;
             }
-        } else {
-            // Stays open at t, or ending after t, or whose end was recorded after t.
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT register_no FROM stays WHERE until_us IS NULL AND from_us <= ?1 AND recorded_us <= ?2
-                 UNION SELECT register_no FROM stays WHERE until_us > ?1 AND from_us <= ?1 AND recorded_us <= ?2
-                 UNION SELECT register_no FROM stays WHERE until_recorded_us > ?2 AND from_us <= ?1 AND recorded_us <= ?2",
-            )?;
-            let rows = stmt.query_map([t, k], |row| row.get::<_, String>(0))?;
-            for row in rows {
-                push(row?);
+            None => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT register_no, data FROM persons WHERE register_no IN (
+                       SELECT register_no FROM stays WHERE until_us IS NULL AND from_us <= ?1 AND recorded_us <= ?2
+                       UNION SELECT register_no FROM stays WHERE until_us > ?1 AND from_us <= ?1 AND recorded_us <= ?2
+                       UNION SELECT register_no FROM stays WHERE until_recorded_us > ?2 AND from_us <= ?1 AND recorded_us <= ?2)",
+                )?;
+                read(&mut stmt.query([t, k])?)?;
             }
         }
-        Ok(out.into_iter().collect())
+        // Parsing the person files is most of the work: split it over the cores.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let chunk = raw.len().div_ceil(threads).max(1);
+        let parsed: Vec<Result<Vec<Person>, StoreError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = raw
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut out = Vec::with_capacity(part.len());
+                        for (key, data) in part {
+                            let person = serde_json::from_str::<Person>(data).map_err(|e| {
+                                StoreError::CorruptRow {
+                                    table: "persons",
+                                    key: key.clone(),
+                                    detail: e.to_string(),
+                                }
+                            })?;
+                            // Keep only what was known at the time asked.
+                            if let Some(p) = person.into_as_of(at, known) {
+                                out.push(p);
+                            }
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Ledger(
+                            "a worker parsing person files panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(raw.len());
+        for part in parsed {
+            out.extend(part?);
+        }
+        Ok(out)
+    }
+
+    /// (at, seq) of facts per person from one range scan; with `scope`, only those persons.
+    fn facts_by_person(
+        &self,
+        sql: &str,
+        since: i64,
+        (t, k): (i64, i64),
+        scope: Option<&[String]>,
+    ) -> Result<HashMap<String, Vec<(i64, i64)>>, StoreError> {
+        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![since, t, k])?;
+        while let Some(row) = rows.next()? {
+            let r: String = row.get(0)?;
+            if scope.is_some_and(|s| !s.contains(&r)) {
+                continue;
+            }
+            out.entry(r).or_default().push((row.get(1)?, row.get(2)?));
+        }
+        Ok(out)
+    }
+
+    /// Notifications per person from `since` on, from one range scan.
+    fn notifications_since(
+        &self,
+        since: i64,
+        (t, k): (i64, i64),
+        scope: Option<&[String]>,
+    ) -> Result<HashMap<String, Vec<NotificationFact>>, StoreError> {
+        let mut out: HashMap<String, Vec<NotificationFact>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT register_no, at_us, to_whom, about, declined, seq FROM notifications INDEXED BY notifications_at
+             WHERE at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
+        )?;
+        let mut rows = stmt.query(params![since, t, k])?;
+        while let Some(row) = rows.next()? {
+            let r: String = row.get(0)?;
+            if scope.is_some_and(|s| !s.contains(&r)) {
+                continue;
+            }
+            if let Some(n) = notification_fact(
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ) {
+                out.entry(r).or_default().push(n);
+            }
+        }
+        Ok(out)
     }
 
     /// The latest family contact of each person inside the window (one range scan).
@@ -335,22 +472,7 @@ impl Store {
             .optional()?)
     }
 
-    fn first_fact(
-        &self,
-        sql: &str,
-        r: &RegisterNo,
-        from: i64,
-        (t, k): (i64, i64),
-    ) -> Result<Option<(Timestamp, u64)>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(sql)?
-            .query_row(params![r.as_str(), from, t, k], |row| {
-                Ok((ts(row.get(0)?), seq_of(row.get(1)?)))
-            })
-            .optional()?)
-    }
-
+    /// Notifications about one person from `from` on.
     fn notifications(
         &self,
         r: &RegisterNo,
@@ -364,22 +486,15 @@ impl Store {
         let mut rows = stmt.query(params![r.as_str(), from, t, k])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let to: String = row.get(1)?;
-            let about: String = row.get(2)?;
-            let (Ok(to), Ok(about)) = (
-                serde_json::from_value(serde_json::Value::String(to)),
-                serde_json::from_value(serde_json::Value::String(about)),
-            ) else {
-                continue;
-            };
-            let declined: bool = row.get(3)?;
-            out.push(NotificationFact {
-                at: ts(row.get(0)?),
-                to,
-                about,
-                declined_by_person: declined,
-                seq: seq_of(row.get(4)?),
-            });
+            if let Some(n) = notification_fact(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ) {
+                out.push(n);
+            }
         }
         Ok(out)
     }

@@ -98,6 +98,7 @@ CREATE TABLE stays (
     PRIMARY KEY (register_no, idx)
 ) WITHOUT ROWID;
 CREATE INDEX stays_until ON stays(until_us);
+CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
 CREATE INDEX stays_unit ON stays(unit, from_us) WHERE unit IS NOT NULL;
 
 -- Events recorded more than an hour after they happened (late-record reads only these).
@@ -113,17 +114,21 @@ CREATE TABLE contacts (
     at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
 );
 CREATE INDEX contacts_person ON contacts(register_no, at_us);
-CREATE INDEX contacts_at ON contacts(at_us);
+-- Covering indexes (seq is the rowid): the checks' range scans never touch the table.
+CREATE INDEX contacts_at ON contacts(at_us, kind, recorded_us, register_no);
+CREATE INDEX contacts_kind_at ON contacts(kind, at_us, recorded_us, register_no);
 CREATE TABLE notifications (
     seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, to_whom TEXT NOT NULL, about TEXT NOT NULL,
     declined INTEGER NOT NULL, at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
 );
 CREATE INDEX notifications_person ON notifications(register_no, at_us);
+CREATE INDEX notifications_at ON notifications(at_us, recorded_us, register_no, to_whom, about, declined);
 CREATE TABLE health_exams (
     seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, injuries INTEGER NOT NULL,
     at_us INTEGER NOT NULL, recorded_us INTEGER NOT NULL
 );
 CREATE INDEX health_exams_person ON health_exams(register_no, at_us);
+CREATE INDEX health_exams_at ON health_exams(at_us, recorded_us, register_no);
 CREATE INDEX health_exams_injuries ON health_exams(at_us) WHERE injuries = 1;
 CREATE TABLE exercise (
     seq INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, until_us INTEGER NOT NULL,

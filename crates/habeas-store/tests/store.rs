@@ -280,3 +280,128 @@ fn proofs_verify_against_the_signed_checkpoints() {
     assert!(store.inclusion_receipt(cp.size).is_err());
     assert!(store.consistency(cp.size + 1).is_err());
 }
+
+/// `examples/checks.jsonl` holds a small register in which every check of STANDARDS.md fails
+/// exactly once. It is applied as if entered in real time (the clock follows each line's
+/// `at`; one record is entered four days late), and the findings at the end are exactly the
+/// expected ones: no check missing, none extra.
+#[test]
+fn the_checks_example_triggers_every_check_exactly_once() {
+    use std::cell::Cell;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checks.db");
+    let mut store = Store::create(&path, "example.org/habeas/checks").unwrap();
+    let clock = Arc::new(Mutex::new(
+        "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let c = clock.clone();
+    store.set_clock(move || *c.lock().unwrap());
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/checks.jsonl"
+    ))
+    .unwrap();
+    let refused = Cell::new(0);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        // A fact is entered a minute after it happened (an exercise session, after it ended).
+        if let Some(at) = ["until", "at", "issued_at"]
+            .iter()
+            .find_map(|k| v[k].as_str())
+        {
+            let at: Timestamp = at.parse().unwrap();
+            let mut now = clock.lock().unwrap();
+            *now = (*now).max(at.checked_add(jiff::SignedDuration::from_mins(1)).unwrap());
+        }
+        let (outcomes, _) = store.submit_batch(&[sub(line)], false).unwrap();
+        if let Err(r) = &outcomes[0] {
+            refused.set(refused.get() + 1);
+            eprintln!("refused: {line}\n  {r}");
+        }
+    }
+    assert_eq!(refused.get(), 0);
+    let end: Timestamp = "2025-02-15T12:00:00Z".parse().unwrap();
+    *clock.lock().unwrap() = end;
+    let findings = store
+        .findings(Some(end), &habeas_store::FindingsFilter::default())
+        .unwrap();
+    let got: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.check, f.subject.as_str()))
+        .collect();
+    let expected = vec![
+        ("no-legal-basis", "SYN-C01"),
+        ("over-detention", "SYN-C02"),
+        ("release-order-ignored", "SYN-C03"),
+        ("transfer-against-order", "SYN-C04"),
+        ("whereabouts-unknown", "SYN-C05"),
+        ("late-record", "SYN-C10"),
+        ("count-discrepancy", "EXA/U2"),
+        ("cell-over-capacity", "EXA/U1/C1"),
+        ("bed-shortage", "EXA/U1/C2"),
+        ("floor-space", "EXA/U1/C3"),
+        ("facility-over-capacity", "EXB"),
+        ("category-mixing", "EXA/U1/C4"),
+        ("no-outdoor-exercise", "SYN-C22"),
+        ("no-family-contact", "SYN-C23"),
+        ("no-legal-access", "SYN-C24"),
+        ("consular-access-missing", "SYN-C25"),
+        ("family-not-notified", "SYN-C26"),
+        ("no-medical-exam", "SYN-C27"),
+        ("health-request-unanswered", "SYN-C28"),
+        ("prolonged-solitary", "SYN-C29"),
+        ("solitary-prohibited", "SYN-C30"),
+        ("death-not-referred", "SYN-C31"),
+        ("death-family-not-notified", "SYN-C32"),
+        ("injury-not-referred", "SYN-C33"),
+    ];
+    assert_eq!(got, expected, "{findings:#?}");
+    // Every check but log-integrity is there once; each names its evidence.
+    let ids: Vec<&str> = habeas_domain::checks::CHECKS
+        .iter()
+        .map(|c| c.id)
+        .filter(|c| *c != "log-integrity")
+        .collect();
+    assert_eq!(got.iter().map(|(c, _)| *c).collect::<Vec<_>>(), ids);
+    assert!(
+        findings
+            .iter()
+            .all(|f| !f.evidence.is_empty() || f.check == "no-outdoor-exercise")
+    );
+    let f = &findings[8];
+    assert_eq!(
+        f.detail,
+        "cell EXA/U1/C2 holds 2 people for 1 beds since 2025-01-20T09:00:00Z"
+    );
+
+    // Evaluated when the late record was not yet entered, it is not a finding.
+    let before = store
+        .findings(
+            Some("2025-02-13T00:00:00Z".parse().unwrap()),
+            &habeas_store::FindingsFilter::default(),
+        )
+        .unwrap();
+    assert!(!before.iter().any(|f| f.check == "late-record"));
+
+    // log-integrity: a signature of the latest checkpoint changed behind the register's back.
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER checkpoints_no_update;
+         UPDATE checkpoints SET note = replace(note, '— example.org/habeas/checks ', '— example.org/habeas/checks A')
+         WHERE size = (SELECT max(size) FROM checkpoints);",
+    )
+    .unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store.set_clock(move || end);
+    let findings = store
+        .findings(Some(end), &habeas_store::FindingsFilter::default())
+        .unwrap();
+    let integrity: Vec<_> = findings
+        .iter()
+        .filter(|f| f.check == "log-integrity")
+        .collect();
+    assert_eq!(integrity.len(), 1, "{findings:#?}");
+    assert_eq!(findings.len(), expected.len() + 1);
+}
