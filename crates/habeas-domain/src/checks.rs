@@ -610,12 +610,20 @@ fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         }
         // release-order-ignored
         for o in &s.court_orders {
+            // An order obeyed by an earlier release does not follow the person into a later
+            // custody on other grounds.
+            let obeyed_before = p.episodes.iter().any(|ep| {
+                ep.end
+                    .as_ref()
+                    .is_some_and(|end| end.at >= o.issued_at && end.at <= e.admitted_at)
+            });
             if o.kind == CourtOrderKind::Release
                 && o.in_force_at(t)
+                && !obeyed_before
                 && o.applies_to(&p.register_no, Some(e))
             {
                 let since = add(
-                    o.issued_at,
+                    o.issued_at.max(e.admitted_at),
                     s.limits.hours("release-order-ignored.grace_hours"),
                 );
                 if since <= t {
@@ -1057,9 +1065,16 @@ fn notified(
     about: Option<NotifyAbout>,
     after: Timestamp,
 ) -> Option<&NotificationFact> {
-    notifications
-        .iter()
-        .find(|n| n.to == to && about.is_none_or(|a| n.about == a) && n.at >= after)
+    // A person may ask that their family or consulate not be told (SMR 68, VCCR 36); nobody
+    // can waive a referral to an independent authority, and a death is always told.
+    let waivable =
+        matches!(to, NotifyTo::Family | NotifyTo::Consulate) && about != Some(NotifyAbout::Death);
+    notifications.iter().find(|n| {
+        n.to == to
+            && about.is_none_or(|a| n.about == a)
+            && n.at >= after
+            && (!n.declined_by_person || waivable)
+    })
 }
 
 fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
@@ -1155,7 +1170,8 @@ fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                     && w[1].status == Status::InCustody
                     && w[0].until == Some(w[1].from)
             })
-            .map(|w| &w[1]);
+            // (transit stay, arrival): the family may be told from the departure on.
+            .map(|w| (&w[0], &w[1]));
         let mut family_gap = None;
         if notified(
             &pf.notifications,
@@ -1166,12 +1182,12 @@ fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         .is_none()
         {
             family_gap = Some(("admission", e.admitted_at, e.admission_seq));
-        } else if let Some(a) = arrival
+        } else if let Some((transit, a)) = arrival
             && notified(
                 &pf.notifications,
                 NotifyTo::Family,
                 Some(NotifyAbout::Transfer),
-                a.from,
+                transit.from,
             )
             .is_none()
         {
@@ -1221,6 +1237,10 @@ fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         let Some(pf) = held.get(&r.register_no) else {
             continue;
         };
+        // A request from an earlier custody episode is not this one's.
+        if current(pf).is_none_or(|(e, _)| r.at < e.admitted_at) {
+            continue;
+        }
         let since = add(r.at, s.limits.hours("health-request-unanswered.hours"));
         if since <= t {
             let fac = current(pf).and_then(|(_, st)| st.facility.clone());

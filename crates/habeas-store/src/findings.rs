@@ -42,6 +42,56 @@ fn notification_fact(
     })
 }
 
+/// Parses person files on all cores and keeps each as known at `known` about `at`.
+fn parse_persons(
+    raw: &[(String, String)],
+    at: Timestamp,
+    known: Timestamp,
+) -> Result<Vec<Person>, StoreError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = raw.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Vec<Person>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = raw
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(part.len());
+                    for (key, data) in part {
+                        let person = serde_json::from_str::<Person>(data).map_err(|e| {
+                            StoreError::CorruptRow {
+                                table: "persons",
+                                key: key.clone(),
+                                detail: e.to_string(),
+                            }
+                        })?;
+                        if let Some(p) = person.into_as_of(at, known) {
+                            out.push(p);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::Ledger(
+                        "a worker parsing person files panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(raw.len());
+    for part in parsed {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
 fn seq_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -143,7 +193,8 @@ impl Store {
         // each kind of fact is read in one range scan; for one person (and their cell mates)
         // by index lookups.
         let window =
-            SignedDuration::from_secs_f64(s.limits.get("no-family-contact.days") * 86_400.0);
+            SignedDuration::try_from_secs_f64(s.limits.get("no-family-contact.days") * 86_400.0)
+                .unwrap_or(SignedDuration::MAX);
         let contact_window_start = at.checked_sub(window).unwrap_or(at).as_microsecond();
         let mut held = Vec::new();
         for person in self.persons_held_at((t, k), only, (at, known))? {
@@ -299,18 +350,29 @@ impl Store {
         only: Option<&RegisterNo>,
         (at, known): (Timestamp, Timestamp),
     ) -> Result<Vec<Person>, StoreError> {
-        let mut raw: Vec<(String, String)> = Vec::new();
+        // Rows are parsed a block at a time (on all cores), so the raw JSON of only one block
+        // is in memory at once.
+        const BLOCK: usize = 8192;
+        let mut out = Vec::new();
+        let mut raw: Vec<(String, String)> = Vec::with_capacity(BLOCK);
         let mut read = |rows: &mut rusqlite::Rows<'_>| -> Result<(), StoreError> {
             while let Some(row) = rows.next()? {
                 raw.push((row.get(0)?, row.get(1)?));
+                if raw.len() == BLOCK {
+                    out.extend(parse_persons(&raw, at, known)?);
+                    raw.clear();
+                }
             }
+            out.extend(parse_persons(&raw, at, known)?);
+            raw.clear();
             Ok(())
         };
         match only {
             Some(r) => {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT register_no, data FROM persons WHERE register_no = ?1
-                     OR (cell IS NOT NULL AND cell = (SELECT cell FROM persons WHERE register_no = ?1))",
+                     UNION SELECT register_no, data FROM persons
+                     WHERE cell = (SELECT cell FROM persons WHERE register_no = ?1)",
                 )?;
                 read(&mut stmt.query([r.as_str()])?)?;
             }
@@ -323,49 +385,6 @@ impl Store {
                 )?;
                 read(&mut stmt.query([t, k])?)?;
             }
-        }
-        // Parsing the person files is most of the work: split it over the cores.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8);
-        let chunk = raw.len().div_ceil(threads).max(1);
-        let parsed: Vec<Result<Vec<Person>, StoreError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = raw
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut out = Vec::with_capacity(part.len());
-                        for (key, data) in part {
-                            let person = serde_json::from_str::<Person>(data).map_err(|e| {
-                                StoreError::CorruptRow {
-                                    table: "persons",
-                                    key: key.clone(),
-                                    detail: e.to_string(),
-                                }
-                            })?;
-                            // Keep only what was known at the time asked.
-                            if let Some(p) = person.into_as_of(at, known) {
-                                out.push(p);
-                            }
-                        }
-                        Ok(out)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(StoreError::Ledger(
-                            "a worker parsing person files panicked".into(),
-                        ))
-                    })
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(raw.len());
-        for part in parsed {
-            out.extend(part?);
         }
         Ok(out)
     }
@@ -518,9 +537,13 @@ impl Store {
             let expected: i64 = self
                 .conn
                 .prepare_cached(
-                    "SELECT count(*) FROM stays WHERE unit = ?1 AND status = 'in_custody'
-                     AND from_us <= ?2 AND recorded_us <= ?3
-                     AND (until_us IS NULL OR until_us > ?2 OR until_recorded_us > ?3)",
+                    "SELECT count(*) FROM (
+                       SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us IS NULL
+                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
+                       UNION ALL SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us > ?2
+                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
+                       UNION ALL SELECT 1 FROM stays WHERE unit = ?1 AND until_us <= ?2 AND until_recorded_us > ?3
+                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3)",
                 )?
                 .query_row(params![key, at_us, k], |r| r.get(0))?;
             s.roll_counts.push(RollCount {
@@ -564,7 +587,8 @@ impl Store {
         let mut deaths = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT register_no, facility, at_us, seq FROM deaths WHERE at_us <= ?1 AND recorded_us <= ?2",
+                "SELECT register_no, facility, at_us, seq FROM deaths INDEXED BY deaths_at
+                 WHERE at_us <= ?1 AND recorded_us <= ?2",
             )?;
             let mut rows = stmt.query([t, k])?;
             while let Some(row) = rows.next()? {
@@ -646,7 +670,7 @@ impl Store {
             } else {
                 self.notifications(&register_no, at_us, (t, k))?
                     .into_iter()
-                    .filter(|n| n.to == NotifyTo::IndependentAuthority)
+                    .filter(|n| n.to == NotifyTo::IndependentAuthority && !n.declined_by_person)
                     .map(|n| n.at)
                     .min()
             };

@@ -79,6 +79,7 @@ CREATE TABLE persons (
     data         TEXT NOT NULL
 );
 CREATE INDEX persons_family_names ON persons(family_names);
+CREATE INDEX persons_cell ON persons(cell) WHERE cell IS NOT NULL;
 -- Every stay (a period with one whereabouts), for the population and the checks at any
 -- date. recorded_us / until_recorded_us: when the register learnt of its start and end, so a
 -- past date can be seen as it was known then.
@@ -99,7 +100,7 @@ CREATE TABLE stays (
 ) WITHOUT ROWID;
 CREATE INDEX stays_until ON stays(until_us);
 CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
-CREATE INDEX stays_unit ON stays(unit, from_us) WHERE unit IS NOT NULL;
+CREATE INDEX stays_unit ON stays(unit, until_us) WHERE unit IS NOT NULL;
 
 -- Events recorded more than an hour after they happened (late-record reads only these).
 CREATE INDEX events_late ON events(recorded_at_us) WHERE recorded_at_us - at_us > 3600000000;
@@ -149,10 +150,12 @@ CREATE TABLE departures (
     seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, at_us INTEGER NOT NULL,
     recorded_us INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE INDEX departures_at ON departures(at_us);
 CREATE TABLE deaths (
     seq INTEGER PRIMARY KEY, register_no TEXT NOT NULL, facility TEXT, at_us INTEGER NOT NULL,
     recorded_us INTEGER NOT NULL
 );
+CREATE INDEX deaths_at ON deaths(at_us);
 "#;
 
 /// The current-state tables, in the order `rebuild` clears them.

@@ -83,8 +83,22 @@ fn command(t: u32) -> impl Strategy<Value = String> {
     let cell = prop_oneof![Just("F1/U/C1"), Just("F1/U/C2"), Just("F2/U/C1")];
     let facility = prop_oneof![Just("F1"), Just("F2")];
     let other = (0..5u8).prop_map(|i| format!("P{i}"));
-    (0..12u8, person, cell, facility, any::<bool>(), at, other).prop_map(move |(kind, p, c, f, flag, at, q)| {
+    (0..24u8, person, cell, facility, any::<bool>(), at, other).prop_map(move |(kind, p, c, f, flag, at, q)| {
+        let until = at.checked_add(jiff::SignedDuration::from_mins(30)).unwrap();
         match kind {
+            // Daily life and authorities: every projection table gets rows.
+            12 => format!(r#"{{"type":"exercise.record","at":"{at}","until":"{until}","outdoors":{flag},"cells":["{c}"]}}"#),
+            13 => format!(r#"{{"type":"contact.record","register_no":"{p}","at":"{at}","kind":"{}"}}"#, if flag { "family_visit" } else { "legal_visit" }),
+            14 => format!(r#"{{"type":"notification.record","register_no":"{p}","at":"{at}","to":"family","about":"admission","declined_by_person":{flag}}}"#),
+            15 => format!(r#"{{"type":"health.exam","register_no":"{p}","at":"{at}","injuries_observed":{flag}}}"#),
+            16 => format!(r#"{{"type":"health.request","request":"H-{t}","register_no":"{p}","at":"{at}"}}"#),
+            17 => format!(r#"{{"type":"health.seen","request":"H-{}","at":"{at}"}}"#, t.saturating_sub(1)),
+            18 => format!(r#"{{"type":"separation.start","register_no":"{p}","at":"{at}","reason":"r","authorized_by":"d"}}"#),
+            19 => format!(r#"{{"type":"separation.end","register_no":"{p}","at":"{at}"}}"#),
+            20 => format!(r#"{{"type":"incident.record","incident":"I-{t}","kind":"use_of_force","register_nos":["{p}"],"at":"{at}","description":"d"}}"#),
+            21 => format!(r#"{{"type":"count.record","unit":"F1/U","at":"{at}","counted":{}}}"#, u8::from(flag)),
+            22 => format!(r#"{{"type":"settings.record","at":"{at}","country":"SLV","limits":{{"no-family-contact.days":{}}}}}"#, if flag { 20 } else { 30 }),
+            23 => format!(r#"{{"type":"court_order.record","order":"CO-{t}","court":"C","case":"K","kind":"{}","issued_at":"{at}","applies_to":{{"register_nos":["{p}"]}}}}"#, if flag { "release" } else { "bar_transfer" }),
             0 | 1 => {
                 let lb = if flag {
                     r#","legal_basis":{"kind":"court_order","authority":"Court","reference":"REF-1","issued_on":"2025-01-01","grounds":"g"}"#
