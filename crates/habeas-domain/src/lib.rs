@@ -5,6 +5,7 @@
 //! The same state and command always give the same events.
 
 pub mod apply;
+pub mod authz;
 pub mod checks;
 pub mod command;
 mod daily;

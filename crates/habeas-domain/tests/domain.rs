@@ -1282,3 +1282,8 @@ proptest! {
 
 #[path = "domain_checks/mod.rs"]
 mod checks;
+
+// --- 11. authorization: the role table ------------------------------------------------------
+
+#[path = "domain_checks/authz.rs"]
+mod authz;

@@ -50,6 +50,18 @@ pub enum StoreError {
     },
     #[error("no transaction is open: call begin() first")]
     NoTransaction,
+    #[error("user name `{name}`: {detail}")]
+    BadUserName { name: String, detail: String },
+    #[error("user `{name}` already exists")]
+    UserExists { name: String },
+    #[error("no user `{name}`")]
+    NoSuchUser { name: String },
+    #[error("user `{name}` is disabled")]
+    UserDisabled { name: String },
+    #[error("password: {detail}")]
+    BadPassword { detail: String },
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
 }
 
 impl<E: std::error::Error> From<habeas_ledger::LedgerError<E>> for StoreError {

@@ -3,6 +3,7 @@
 //! leaves and tree hashes, the current-state tables and a signed checkpoint are written in one
 //! transaction. The events, tree and checkpoint tables refuse UPDATE and DELETE by trigger.
 
+mod accounts;
 mod error;
 mod findings;
 mod log;
@@ -11,9 +12,12 @@ mod queries;
 mod schema;
 mod store;
 
+pub use accounts::{AccessEntry, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use error::StoreError;
 pub use findings::FindingsFilter;
 pub use log::{Problem, VerifyReport};
-pub use queries::{FacilityPopulation, FileEvent, PersonFile, Population, UnitPopulation};
+pub use queries::{
+    FacilityPopulation, FileEvent, PersonFile, PersonHit, Population, UnitPopulation,
+};
 pub use schema::{SCHEMA_VERSION, STATE_TABLES};
 pub use store::{LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes};

@@ -220,3 +220,74 @@ impl Store {
         })
     }
 }
+
+/// One answer of a search by name or register number.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PersonHit {
+    pub register_no: String,
+    pub given_names: Option<String>,
+    pub family_names: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub status: String,
+    pub facility: Option<String>,
+    pub cell: Option<String>,
+}
+
+impl Store {
+    /// Persons whose register number is `q`, or whose family or given names start with `q`
+    /// (case-insensitive for ASCII), at most `limit`.
+    pub fn search_persons(&self, q: &str, limit: usize) -> Result<Vec<PersonHit>, StoreError> {
+        let escaped: String = q
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT register_no, given_names, family_names, date_of_birth, status, facility, cell
+             FROM persons WHERE register_no = ?1
+                OR family_names LIKE ?2 ESCAPE '\\' OR given_names LIKE ?2 ESCAPE '\\'
+             ORDER BY family_names, given_names, register_no LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![q, format!("{escaped}%"), i64::try_from(limit).unwrap_or(50)],
+            |r| {
+                Ok(PersonHit {
+                    register_no: r.get(0)?,
+                    given_names: r.get(1)?,
+                    family_names: r.get(2)?,
+                    date_of_birth: r.get(3)?,
+                    status: r.get(4)?,
+                    facility: r.get(5)?,
+                    cell: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The person with exactly these family names and date of birth, if exactly one.
+    pub fn find_by_identity(
+        &self,
+        family_names: &str,
+        date_of_birth: &str,
+    ) -> Result<Vec<PersonHit>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT register_no, given_names, family_names, date_of_birth, status, facility, cell
+             FROM persons WHERE family_names = ?1 COLLATE NOCASE AND date_of_birth = ?2 LIMIT 2",
+        )?;
+        let rows = stmt.query_map(params![family_names, date_of_birth], |r| {
+            Ok(PersonHit {
+                register_no: r.get(0)?,
+                given_names: r.get(1)?,
+                family_names: r.get(2)?,
+                date_of_birth: r.get(3)?,
+                status: r.get(4)?,
+                facility: r.get(5)?,
+                cell: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

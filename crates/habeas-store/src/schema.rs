@@ -156,6 +156,39 @@ CREATE TABLE deaths (
     recorded_us INTEGER NOT NULL
 );
 CREATE INDEX deaths_at ON deaths(at_us);
+
+-- Accounts (not derived from the log; `rebuild` leaves them alone). A user is disabled, never
+-- deleted, so a name in the access log always means the same person.
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    facilities    TEXT NOT NULL, -- JSON array of facility codes; [] = every facility
+    password_hash TEXT,          -- argon2id PHC string
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+);
+CREATE TRIGGER users_no_delete BEFORE DELETE ON users
+BEGIN SELECT RAISE(ABORT, 'users are disabled, never deleted'); END;
+-- API tokens: only the SHA-256 of the token is kept.
+CREATE TABLE tokens (
+    hash       BLOB PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users(name),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX tokens_user ON tokens(user);
+-- Every read of a person's file: who, when, whose. Append-only like the log.
+CREATE TABLE access_log (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    user        TEXT NOT NULL,
+    register_no TEXT,
+    what        TEXT NOT NULL
+);
+CREATE INDEX access_log_person ON access_log(register_no) WHERE register_no IS NOT NULL;
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: entries cannot be updated'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: entries cannot be deleted'); END;
 "#;
 
 /// The current-state tables, in the order `rebuild` clears them.

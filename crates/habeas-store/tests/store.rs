@@ -419,3 +419,238 @@ fn the_checks_example_triggers_every_check_exactly_once() {
     assert_eq!(integrity.len(), 1, "{findings:#?}");
     assert_eq!(findings.len(), expected.len() + 1);
 }
+
+// --- accounts, tokens and the access log ------------------------------------------------------
+
+mod accounts {
+    use habeas_domain::FacilityCode;
+    use habeas_domain::authz::Role;
+    use habeas_store::{StoreError, TOKEN_PREFIX};
+    use rusqlite::Connection;
+
+    use super::{new_store, now};
+
+    const PASSWORD: &str = "correct horse battery";
+
+    fn fc(s: &str) -> FacilityCode {
+        FacilityCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn users_are_added_listed_and_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = new_store(dir.path());
+        store
+            .add_user("ana.admin", Role::Admin, &[], Some(PASSWORD))
+            .unwrap();
+        store
+            .add_user(
+                "omb-1",
+                Role::Monitor,
+                &[fc("F2"), fc("F1"), fc("F1")],
+                None,
+            )
+            .unwrap();
+        let users = store.list_users().unwrap();
+        assert_eq!(users.len(), 2);
+        let (ana, omb) = (&users[0], &users[1]);
+        assert_eq!(ana.name, "ana.admin");
+        assert_eq!(ana.role, Role::Admin);
+        assert!(ana.facilities.is_empty());
+        assert!(ana.has_password && !ana.disabled);
+        assert_eq!(ana.created_at, now());
+        assert_eq!(omb.name, "omb-1");
+        assert_eq!(omb.role, Role::Monitor);
+        assert_eq!(
+            omb.facilities,
+            [fc("F1"), fc("F2")],
+            "sorted, without repeats"
+        );
+        assert!(!omb.has_password);
+        let json = serde_json::to_value(omb).unwrap();
+        assert_eq!(json["role"], "monitor");
+        assert_eq!(json["facilities"], serde_json::json!(["F1", "F2"]));
+        assert!(json.get("password_hash").is_none());
+
+        store.disable_user("omb-1").unwrap();
+        store.disable_user("omb-1").unwrap();
+        assert!(store.list_users().unwrap()[1].disabled);
+        let err = store.disable_user("nobody").unwrap_err();
+        assert!(matches!(err, StoreError::NoSuchUser { .. }));
+        assert_eq!(err.to_string(), "no user `nobody`");
+    }
+
+    #[test]
+    fn duplicate_and_bad_names_and_short_passwords_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = new_store(dir.path());
+        store.add_user("reg", Role::Registrar, &[], None).unwrap();
+        let err = store.add_user("reg", Role::Officer, &[], None).unwrap_err();
+        assert_eq!(err.to_string(), "user `reg` already exists");
+        assert_eq!(store.list_users().unwrap()[0].role, Role::Registrar);
+
+        let long = "a".repeat(65);
+        for name in ["", "Ana", "ana admin", "ana/x", "ána", long.as_str()] {
+            let err = store.add_user(name, Role::Officer, &[], None).unwrap_err();
+            assert!(
+                matches!(err, StoreError::BadUserName { .. }),
+                "{name}: {err}"
+            );
+            assert!(err.to_string().starts_with("user name `"), "{err}");
+        }
+        store
+            .add_user(&"a".repeat(64), Role::Officer, &[], None)
+            .unwrap();
+
+        let err = store
+            .add_user("short", Role::Officer, &[], Some("elevenchars"))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::BadPassword { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "password: must be at least 12 characters (got 11)"
+        );
+        assert_eq!(store.list_users().unwrap().len(), 2, "nothing added");
+    }
+
+    #[test]
+    fn passwords_check_and_stop_working_when_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, path) = new_store(dir.path());
+        store
+            .add_user("nurse", Role::Health, &[fc("F1")], Some(PASSWORD))
+            .unwrap();
+        store
+            .add_user("tokenonly", Role::Officer, &[], None)
+            .unwrap();
+        let user = store.check_password("nurse", PASSWORD).unwrap().unwrap();
+        assert_eq!(user.name, "nurse");
+        assert_eq!(user.role, Role::Health);
+        assert_eq!(user.facilities, [fc("F1")]);
+        assert!(
+            store
+                .check_password("nurse", "correct horse battery!")
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.check_password("nobody", PASSWORD).unwrap().is_none());
+        assert!(
+            store
+                .check_password("tokenonly", PASSWORD)
+                .unwrap()
+                .is_none()
+        );
+        // Stored as an argon2id PHC string, never the password.
+        let conn = Connection::open(&path).unwrap();
+        let hash: String = conn
+            .query_row(
+                "SELECT password_hash FROM users WHERE name = 'nurse'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains(PASSWORD));
+
+        store.disable_user("nurse").unwrap();
+        assert!(store.check_password("nurse", PASSWORD).unwrap().is_none());
+    }
+
+    #[test]
+    fn tokens_work_once_issued_and_stop_after_disable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, path) = new_store(dir.path());
+        store
+            .add_user("officer.1", Role::Officer, &[], None)
+            .unwrap();
+        let token = store.new_token("officer.1").unwrap();
+        assert!(token.starts_with(TOKEN_PREFIX), "{token}");
+        assert_eq!(
+            token.len(),
+            TOKEN_PREFIX.len() + 43,
+            "32 bytes, base64url, no padding"
+        );
+        assert!(
+            token[TOKEN_PREFIX.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        let second = store.new_token("officer.1").unwrap();
+        assert_ne!(token, second);
+        for t in [&token, &second] {
+            let user = store.user_for_token(t).unwrap().unwrap();
+            assert_eq!(user.name, "officer.1");
+            assert_eq!(user.role, Role::Officer);
+        }
+        // A wrong token, a changed one, or one without the prefix belongs to nobody.
+        let mut changed = token.clone();
+        changed.pop();
+        changed.push(if token.ends_with('A') { 'B' } else { 'A' });
+        for t in [
+            changed.as_str(),
+            "",
+            "habeas_",
+            &token[TOKEN_PREFIX.len()..],
+        ] {
+            assert!(store.user_for_token(t).unwrap().is_none(), "{t}");
+        }
+        // Only the SHA-256 is stored.
+        let conn = Connection::open(&path).unwrap();
+        let stored: Vec<Vec<u8>> = conn
+            .prepare("SELECT hash FROM tokens")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(stored.iter().all(|h| h.len() == 32));
+
+        let err = store.new_token("nobody").unwrap_err();
+        assert!(matches!(err, StoreError::NoSuchUser { .. }));
+        store.disable_user("officer.1").unwrap();
+        assert!(store.user_for_token(&token).unwrap().is_none());
+        assert!(store.user_for_token(&second).unwrap().is_none());
+        let err = store.new_token("officer.1").unwrap_err();
+        assert_eq!(err.to_string(), "user `officer.1` is disabled");
+    }
+
+    #[test]
+    fn the_access_log_records_reads_and_refuses_update_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, path) = new_store(dir.path());
+        store.add_user("omb", Role::Monitor, &[], None).unwrap();
+        let p1 = habeas_domain::RegisterNo::parse("P1").unwrap();
+        store.log_access("omb", Some(&p1), "person.show").unwrap();
+        store.set_clock(|| "2026-01-02T00:00:00Z".parse().unwrap());
+        store.log_access("omb", None, "population").unwrap();
+        let log = store.access_log(10).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].what, "population", "newest first");
+        assert_eq!(log[0].register_no, None);
+        assert_eq!(log[0].at, "2026-01-02T00:00:00Z".parse().unwrap());
+        assert_eq!(log[1].user, "omb");
+        assert_eq!(log[1].register_no.as_ref(), Some(&p1));
+        assert_eq!(log[1].at, now());
+        assert!(log[0].id > log[1].id);
+        assert_eq!(store.access_log(1).unwrap(), log[..1]);
+        let json = serde_json::to_value(&log[1]).unwrap();
+        assert_eq!(json["register_no"], "P1");
+        assert_eq!(json["what"], "person.show");
+        drop(store);
+
+        let conn = Connection::open(&path).unwrap();
+        for sql in [
+            "UPDATE access_log SET user = 'someone.else'",
+            "DELETE FROM access_log",
+        ] {
+            let err = conn.execute(sql, []).unwrap_err().to_string();
+            assert!(err.contains("append-only"), "{sql}: {err}");
+        }
+        let err = conn
+            .execute("DELETE FROM users", [])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("never deleted"), "{err}");
+    }
+}

@@ -103,6 +103,17 @@ enum Cmd {
     },
     /// Re-derive the current-state tables from the log.
     Rebuild,
+    /// Serve the JSON API, the transparency endpoints and the public locator.
+    Serve {
+        /// Address to listen on (keep it on loopback behind a TLS proxy in production).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// Accounts: who may use the API, with which role.
+    User {
+        #[command(subcommand)]
+        what: UserCmd,
+    },
     /// Write a synthetic register (JSON lines of commands) for tests, demos and benchmarks.
     Generate {
         /// small (a few hundred persons), national (36,000 → 110,000), or N persons held at the end.
@@ -117,6 +128,31 @@ enum Cmd {
         #[arg(long)]
         no_daily_life: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user with a role (admin, registrar, officer, health, monitor).
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Limit the user to these facilities (repeat for several).
+        #[arg(long = "facility")]
+        facilities: Vec<String>,
+        /// Read a password for web sign-in from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their tokens and password stop working.
+    Disable { name: String },
+    /// Issue a new API token for a user; it is printed once and stored only hashed.
+    Token { name: String },
 }
 
 #[derive(Subcommand)]
@@ -412,6 +448,21 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             );
             Ok(0)
         }
+        Cmd::Serve { addr } => {
+            let store = open(&cli.db)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            eprintln!(
+                "habeas: serving {} on http://{addr} (Ctrl-C to stop)",
+                cli.db
+            );
+            runtime
+                .block_on(habeas_web::serve(habeas_web::AppState::new(store), addr))
+                .with_context(|| format!("serving on {addr}"))?;
+            Ok(0)
+        }
+        Cmd::User { what } => user(&cli.db, what, &mut out),
         Cmd::Rebuild => {
             let mut store = open(&cli.db)?;
             let n = store.rebuild()?;
@@ -419,4 +470,73 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
     }
+}
+
+fn user(db: &str, what: UserCmd, out: &mut impl Write) -> Result<u8, Fail> {
+    let mut store = open(db)?;
+    match what {
+        UserCmd::Add {
+            name,
+            role,
+            facilities,
+            password_stdin,
+        } => {
+            let role: habeas_domain::authz::Role = role
+                .parse()
+                .map_err(|e| Fail(2, anyhow::anyhow!("--role: {e}")))?;
+            let facilities = facilities
+                .iter()
+                .map(|f| {
+                    habeas_domain::FacilityCode::parse(f)
+                        .map_err(|e| Fail(2, anyhow::anyhow!("--facility: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            store.add_user(&name, role, &facilities, password.as_deref())?;
+            writeln!(out, "added {name} ({})", role.as_str())?;
+        }
+        UserCmd::List { json } => {
+            let users = store.list_users()?;
+            if json {
+                render::json(out, &users)?;
+            } else {
+                for u in users {
+                    let scope: Vec<&str> = u.facilities.iter().map(|f| f.as_str()).collect();
+                    writeln!(
+                        out,
+                        "{:<24} {:<10} {:<20} {}{}",
+                        u.name,
+                        u.role.as_str(),
+                        if scope.is_empty() {
+                            "all facilities".to_owned()
+                        } else {
+                            scope.join(",")
+                        },
+                        if u.has_password {
+                            "password"
+                        } else {
+                            "no password"
+                        },
+                        if u.disabled { "  DISABLED" } else { "" }
+                    )?;
+                }
+            }
+        }
+        UserCmd::Disable { name } => {
+            store.disable_user(&name)?;
+            writeln!(out, "disabled {name}")?;
+        }
+        UserCmd::Token { name } => {
+            let token = store.new_token(&name)?;
+            writeln!(out, "{token}")?;
+            eprintln!("this token is shown once; it is stored only as a hash");
+        }
+    }
+    Ok(0)
 }

@@ -1,0 +1,294 @@
+//! `/api/v1`: commands in, the register's answers out. Every handler authorizes through
+//! `auth::require`; reads of a person's file are written to the access log.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use habeas_domain::authz::{Action, CommandClass};
+use habeas_domain::{RegisterNo, Submission, Text};
+use habeas_store::FindingsFilter;
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{CurrentUser, require};
+use crate::{ApiError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/commands", post(commands))
+        .route("/api/v1/persons", get(search))
+        .route("/api/v1/persons/{register_no}", get(person))
+        .route("/api/v1/whereabouts/{register_no}", get(whereabouts))
+        .route("/api/v1/population", get(population))
+        .route("/api/v1/findings", get(findings))
+        .route("/api/v1/access-log", get(access_log))
+}
+
+fn register_no(s: &str) -> Result<RegisterNo, ApiError> {
+    RegisterNo::parse(s).map_err(|e| ApiError::bad_request(format!("register_no: {e}")))
+}
+
+/// `at`: an RFC 3339 time with offset.
+fn at(q: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    q.as_deref()
+        .map(|s| {
+            s.parse::<Timestamp>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "at: `{s}` is not an RFC 3339 time with offset (2025-03-16T20:00:00Z)"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `POST /api/v1/commands`: one command or an array, applied all or nothing. 200 with the
+/// sequence numbers; 422 with every refusal (rule, field, record) and nothing applied; 400
+/// for a body that is not JSON.
+async fn commands(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {} bytes", crate::MAX_BODY),
+        ),
+        status => ApiError::new(
+            if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            format!("the body is not a JSON command: {}", e.body_text()),
+        ),
+    })?;
+    let items = match body {
+        Value::Array(items) => items,
+        one @ Value::Object(_) => vec![one],
+        _ => {
+            return Err(ApiError::bad_request(
+                "send a command object or an array of them",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::bad_request("the array holds no command"));
+    }
+    let actor = Text::parse(&user.name).map_err(ApiError::internal)?;
+    let mut submissions = Vec::with_capacity(items.len());
+    let mut refusals = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match Submission::from_value(item) {
+            Ok(mut s) => {
+                require(&user, Action::Submit(CommandClass::of(&s.command)))?;
+                // The actor is the signed-in user, whatever the body says.
+                s.actor = Some(actor.clone());
+                submissions.push(s);
+            }
+            Err(refusal) => refusals.push(json!({ "index": index, "refusal": refusal })),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(unprocessable(refusals));
+    }
+    let (outcomes, checkpoint) = state
+        .with_store(move |store| Ok(store.submit_batch(&submissions, true)?))
+        .await?;
+    let refusals: Vec<Value> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, o)| {
+            o.as_ref()
+                .err()
+                .map(|r| json!({ "index": index, "refusal": r }))
+        })
+        .collect();
+    if !refusals.is_empty() {
+        return Err(unprocessable(refusals));
+    }
+    let seqs: Vec<&Vec<u64>> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    Ok(Json(json!({
+        "seqs": seqs,
+        "checkpoint_size": checkpoint.map(|c| c.size),
+    })))
+}
+
+fn unprocessable(refusals: Vec<Value>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        body: json!({
+            "error": "refused: nothing was applied",
+            "refusals": refusals,
+        }),
+    }
+}
+
+/// `GET /api/v1/persons/{register_no}`: the person's file and open findings.
+async fn person(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(r): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::ReadPerson)?;
+    let r = register_no(&r)?;
+    let clinical = habeas_domain::authz::permits(user.role, Action::ReadHealthDetail);
+    let name = user.name.clone();
+    let (file, findings) = state
+        .with_store(move |store| {
+            store.log_access(&name, Some(&r), "person file")?;
+            let file = store
+                .person_file(&r)?
+                .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))?;
+            let findings = store.person_findings(&r)?;
+            Ok((file, findings))
+        })
+        .await?;
+    let mut value = serde_json::to_value(&file).map_err(ApiError::internal)?;
+    if !clinical {
+        // Monitors and staff without a health role see that health events happened, not
+        // what they found.
+        if let Some(events) = value.get_mut("events").and_then(Value::as_array_mut) {
+            for e in events {
+                let kind = e["event"]["type"].as_str().unwrap_or_default().to_owned();
+                if kind.starts_with("health.") {
+                    e["event"] = json!({ "type": kind, "at": e["event"]["at"].clone(), "redacted": "clinical detail" });
+                }
+            }
+        }
+    }
+    value["findings"] = serde_json::to_value(&findings).map_err(ApiError::internal)?;
+    Ok(Json(value))
+}
+
+/// `GET /api/v1/whereabouts/{register_no}`.
+async fn whereabouts(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(r): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::ReadPerson)?;
+    let r = register_no(&r)?;
+    let name = user.name.clone();
+    let w = state
+        .with_store(move |store| {
+            store.log_access(&name, Some(&r), "whereabouts")?;
+            store
+                .whereabouts(&r)?
+                .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))
+        })
+        .await?;
+    Ok(Json(serde_json::to_value(&w).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct AtQuery {
+    at: Option<String>,
+}
+
+/// `GET /api/v1/population?at=`.
+async fn population(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<AtQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::ReadPopulation)?;
+    let at = at(&q.at)?;
+    let p = state
+        .with_store(move |store| Ok(store.population(at)?))
+        .await?;
+    Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct FindingsQuery {
+    at: Option<String>,
+    check: Option<String>,
+    facility: Option<String>,
+}
+
+/// `GET /api/v1/findings?at=&check=&facility=`.
+async fn findings(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<FindingsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::ReadFindings)?;
+    let at = at(&q.at)?;
+    if let Some(c) = &q.check
+        && habeas_domain::checks::check_info(c).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "check: `{c}` is not a check id"
+        )));
+    }
+    let facility = q
+        .facility
+        .as_deref()
+        .map(|f| {
+            habeas_domain::FacilityCode::parse(f)
+                .map_err(|e| ApiError::bad_request(format!("facility: {e}")))
+        })
+        .transpose()?;
+    let filter = FindingsFilter {
+        check: q.check,
+        facility,
+        known_now: false,
+    };
+    let f = state
+        .with_store(move |store| Ok(store.findings(at, &filter)?))
+        .await?;
+    Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+}
+
+/// `GET /api/v1/persons?q=`: by register number (exact) or names (prefix), at most 50.
+async fn search(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::SearchPersons)?;
+    let text = q.q.trim().to_owned();
+    if text.chars().count() < 2 {
+        return Err(ApiError::bad_request("q: give at least 2 characters"));
+    }
+    let name = user.name.clone();
+    let hits = state
+        .with_store(move |store| {
+            store.log_access(&name, None, &format!("search `{text}`"))?;
+            Ok(store.search_persons(&text, 50)?)
+        })
+        .await?;
+    Ok(Json(
+        serde_json::to_value(&hits).map_err(ApiError::internal)?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/access-log?limit=`: who read whose file (admins and monitors).
+async fn access_log(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&user, Action::ReadAccessLog)?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let entries = state
+        .with_store(move |store| Ok(store.access_log(limit)?))
+        .await?;
+    Ok(Json(
+        serde_json::to_value(&entries).map_err(ApiError::internal)?,
+    ))
+}

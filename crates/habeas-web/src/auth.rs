@@ -1,0 +1,68 @@
+//! Who is asking, and whether they may: the bearer token identifies a user; the domain's
+//! authorization table decides. Every API handler goes through [`require`].
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use habeas_domain::authz::{Action, permits};
+use habeas_store::User;
+
+use crate::{ApiError, AppState};
+
+/// The signed-in user of an API request (`Authorization: Bearer TOKEN`).
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("sign in: send Authorization: Bearer TOKEN"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer TOKEN`")
+            })?
+            .to_owned();
+        let user = state
+            .with_store(move |store| Ok(store.user_for_token(&token)?))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(CurrentUser(user))
+    }
+}
+
+/// The one place where the API enforces the authorization table.
+pub fn require(user: &User, action: Action) -> Result<(), ApiError> {
+    if permits(user.role, action) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} may not {}",
+            user.role.as_str(),
+            action_name(action)
+        )))
+    }
+}
+
+fn action_name(action: Action) -> String {
+    match action {
+        Action::Submit(class) => format!(
+            "submit {} commands",
+            habeas_domain::model::variant_name(&class)
+        ),
+        Action::ReadPerson => "read a person's file".into(),
+        Action::ReadHealthDetail => "read clinical detail".into(),
+        Action::ReadFindings => "read findings".into(),
+        Action::ReadPopulation => "read the population".into(),
+        Action::ReadAccessLog => "read the access log".into(),
+        Action::ManageUsers => "manage users".into(),
+        Action::SearchPersons => "search persons".into(),
+    }
+}

@@ -1,0 +1,175 @@
+//! `/locate`: the public locator for relatives and lawyers. An exact query (a register number,
+//! or family names with the date of birth) answers the facility holding the person and its
+//! responsible authority, or that there is no record; it never lists or enumerates. Queries
+//! are rate-limited per client and each one is written to the access log.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use habeas_domain::{RegisterNo, Status};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/locate", get(locate))
+}
+
+/// A fixed window per client: at most `max` queries per `window`.
+pub struct RateLimiter {
+    max: u32,
+    window: Duration,
+    seen: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(max: u32, window: Duration) -> Self {
+        RateLimiter {
+            max,
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one query from `client`; false when over the limit.
+    pub fn allow(&self, client: &str) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if seen.len() > 100_000 {
+            // Forget old windows rather than grow without bound.
+            seen.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let entry = seen.entry(client.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.max
+    }
+}
+
+#[derive(Deserialize)]
+struct LocateQuery {
+    register_no: Option<String>,
+    family_names: Option<String>,
+    date_of_birth: Option<String>,
+}
+
+/// The client's address, when the server knows it (not under a test router).
+pub(crate) struct ClientAddr(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+async fn locate(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Query(q): Query<LocateQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if !state.locator.allow(&client) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many queries from this address; try again in a minute",
+        ));
+    }
+    enum Ask {
+        Number(RegisterNo),
+        Identity(String, String),
+    }
+    let ask = match (&q.register_no, &q.family_names, &q.date_of_birth) {
+        (Some(r), None, None) => Ask::Number(
+            RegisterNo::parse(r.trim())
+                .map_err(|e| ApiError::bad_request(format!("register_no: {e}")))?,
+        ),
+        (None, Some(f), Some(d)) => {
+            let d = d
+                .trim()
+                .parse::<jiff::civil::Date>()
+                .map_err(|_| ApiError::bad_request("date_of_birth: give the date as YYYY-MM-DD"))?;
+            if f.trim().chars().count() < 2 {
+                return Err(ApiError::bad_request(
+                    "family_names: give the full family names",
+                ));
+            }
+            Ask::Identity(f.trim().to_owned(), d.to_string())
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "ask with register_no, or with family_names and date_of_birth together",
+            ));
+        }
+    };
+    let who = format!("public:{client}");
+    let answer = state
+        .with_store(move |store| {
+            let register_no = match &ask {
+                Ask::Number(r) => Some(r.clone()),
+                Ask::Identity(f, d) => {
+                    let hits = store.find_by_identity(f, d)?;
+                    // Exactly one match or nothing: never a list.
+                    match hits.as_slice() {
+                        [one] => RegisterNo::parse(&one.register_no).ok(),
+                        _ => None,
+                    }
+                }
+            };
+            let what = match &ask {
+                Ask::Number(_) => "locator: by register number",
+                Ask::Identity(..) => "locator: by family names and date of birth",
+            };
+            store.log_access(&who, register_no.as_ref(), what)?;
+            let Some(r) = register_no else {
+                return Ok(None);
+            };
+            let Some(w) = store.whereabouts(&r)? else {
+                return Ok(None);
+            };
+            if !w.status.is_held() {
+                return Ok(None);
+            }
+            let facility = w
+                .facility
+                .as_ref()
+                .and_then(|f| store.state().facilities.get(f).cloned());
+            Ok(Some((w.status, facility)))
+        })
+        .await?;
+    Ok(Json(match answer {
+        None => json!({ "found": false, "message": "no record of a person held under that query" }),
+        Some((Status::InTransit, _)) => json!({
+            "found": true,
+            "status": "in_transit",
+            "message": "the person is being transferred between facilities of this register",
+        }),
+        Some((status, facility)) => json!({
+            "found": true,
+            "status": status.as_str(),
+            "facility": facility.map(|f| json!({
+                "code": f.facility.as_str(),
+                "name": f.name.as_str(),
+                "authority": f.authority.as_str(),
+            })),
+        }),
+    }))
+}

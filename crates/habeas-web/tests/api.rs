@@ -1,0 +1,509 @@
+//! The HTTP interface through its router (no socket) and once through a real socket:
+//! authentication and the role table, commands all-or-nothing with refusals, reads and the
+//! access log, the transparency endpoints checked with the ledger's verifiers, the locator.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use habeas_domain::authz::Role;
+use habeas_domain::{FacilityCode, Submission};
+use habeas_ledger::{Checkpoint, InclusionReceipt, WitnessRequest, leaf_hash};
+use habeas_store::Store;
+use habeas_web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Fixture {
+    state: AppState,
+    tokens: std::collections::HashMap<&'static str, String>,
+    _dir: tempfile::TempDir,
+}
+
+const PLACES: &[&str] = &[
+    r#"{"type":"facility.register","facility":"WEB","name":"Centro Web (synthetic)","authority":"Autoridad Web (synthetic)","timezone":"UTC","official_capacity":10}"#,
+    r#"{"type":"unit.register","facility":"WEB","unit":"U1","name":"U1"}"#,
+    r#"{"type":"cell.register","cell":"WEB/U1/C1","places":2,"beds":2}"#,
+    r#"{"type":"admission.record","register_no":"SYN-W1","facility":"WEB","at":"2025-01-01T08:00:00Z","person":{"given_names":"Ana","family_names":"Web Ejemplo","sex":"female","date_of_birth":"1990-01-01"},"legal_status":"remand"}"#,
+    r#"{"type":"placement.record","register_no":"SYN-W1","cell":"WEB/U1/C1","at":"2025-01-01T09:00:00Z"}"#,
+    r#"{"type":"health.exam","register_no":"SYN-W1","at":"2025-01-01T10:00:00Z","injuries_observed":true}"#,
+];
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("web.db"), "example.org/habeas/web").unwrap();
+    let subs: Vec<Submission> = PLACES
+        .iter()
+        .map(|j| Submission::from_json(j).unwrap())
+        .collect();
+    let (outcomes, _) = store.submit_batch(&subs, true).unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    let mut tokens = std::collections::HashMap::new();
+    for (name, role) in [
+        ("ada.admin", Role::Admin),
+        ("reg.istrar", Role::Registrar),
+        ("oficial", Role::Officer),
+        ("salud", Role::Health),
+        ("monitor.npm", Role::Monitor),
+    ] {
+        store.add_user(name, role, &[], None).unwrap();
+        tokens.insert(name, store.new_token(name).unwrap());
+    }
+    store
+        .add_user(
+            "scoped",
+            Role::Registrar,
+            &[FacilityCode::parse("OTHER").unwrap()],
+            None,
+        )
+        .unwrap();
+    Fixture {
+        state: AppState::new(store),
+        tokens,
+        _dir: dir,
+    }
+}
+
+async fn call(
+    f: &Fixture,
+    method: &str,
+    uri: &str,
+    user: Option<&str>,
+    body: Option<String>,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(u) = user {
+        req = req.header("authorization", format!("Bearer {}", f.tokens[u]));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let resp = router(f.state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, bytes)
+}
+
+async fn call_json(
+    f: &Fixture,
+    method: &str,
+    uri: &str,
+    user: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let (status, bytes) = call(f, method, uri, user, body.map(|b| b.to_string())).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn log_size(f: &Fixture) -> u64 {
+    f.state.store.lock().unwrap().log_size()
+}
+
+#[tokio::test]
+async fn commands_need_a_token_and_a_role_that_permits_them() {
+    let f = fixture();
+    let admission = json!({"type":"admission.record","register_no":"SYN-W2","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand","actor":"someone.else"});
+    let (s, v) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        None,
+        Some(admission.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/commands")
+        .header("authorization", "Bearer habeas_nope")
+        .header("content-type", "application/json")
+        .body(Body::from(admission.to_string()))
+        .unwrap();
+    req.headers_mut();
+    let resp = router(f.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A monitor can never write; an officer cannot admit; a registrar can.
+    for user in ["monitor.npm", "oficial", "salud"] {
+        let (s, v) = call_json(
+            &f,
+            "POST",
+            "/api/v1/commands",
+            Some(user),
+            Some(admission.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("may not"), "{v}");
+    }
+    let before = log_size(&f);
+    let (s, v) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(admission),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["seqs"], json!([[before]]));
+    // The actor is the signed-in user, not what the body claimed.
+    let record = f.state.store.lock().unwrap().record(before).unwrap().0;
+    assert!(record.contains(r#""actor":"reg.istrar""#), "{record}");
+    // Officers record daily life; health staff record health.
+    let contact = json!({"type":"contact.record","register_no":"SYN-W2","at":"2025-01-03T08:00:00Z","kind":"family_visit"});
+    assert_eq!(
+        call_json(
+            &f,
+            "POST",
+            "/api/v1/commands",
+            Some("oficial"),
+            Some(contact)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let exam = json!({"type":"health.exam","register_no":"SYN-W2","at":"2025-01-03T09:00:00Z","injuries_observed":false});
+    assert_eq!(
+        call_json(
+            &f,
+            "POST",
+            "/api/v1/commands",
+            Some("oficial"),
+            Some(exam.clone())
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call_json(&f, "POST", "/api/v1/commands", Some("salud"), Some(exam))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_one_refusal_applies_nothing_and_names_rule_field_record() {
+    let f = fixture();
+    let before = log_size(&f);
+    let batch = json!([
+        {"type":"admission.record","register_no":"SYN-W3","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand"},
+        {"type":"placement.record","register_no":"SYN-W1","cell":"WEB/U1/C9","at":"2025-01-02T09:00:00Z"},
+        {"type":"release.record","register_no":"SYN-W9","at":"2025-01-02T09:00:00Z","reason":"bail","authority":"A","reference":"R"}
+    ]);
+    let (s, v) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(batch),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let refusals = v["refusals"].as_array().unwrap();
+    assert_eq!(refusals.len(), 2);
+    assert_eq!(refusals[0]["index"], 1);
+    assert_eq!(refusals[0]["refusal"]["rule"], "unknown-cell");
+    assert_eq!(refusals[0]["refusal"]["field"], "cell");
+    assert_eq!(refusals[1]["refusal"]["rule"], "unknown-person");
+    assert_eq!(log_size(&f), before, "nothing applied");
+    // A malformed command is a 422 naming the field; a body that is not JSON is a 400.
+    let (s, v) = call_json(&f, "POST", "/api/v1/commands", Some("reg.istrar"), Some(json!({"type":"placement.record","register_no":"SYN-W1","cel":"x","at":"2025-01-02T09:00:00Z"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["refusals"][0]["refusal"]["field"], "cel");
+    let (s, bytes) = call(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some("{not json".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("not a JSON command"),
+        "{v}"
+    );
+    // Too large a body is refused before it is read.
+    let huge = format!("[{}]", vec![r#"{"type":"x"}"#; 200_000].join(","));
+    let (s, _) = call(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(huge),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(log_size(&f), before);
+}
+
+#[tokio::test]
+async fn reads_answer_and_are_written_to_the_access_log() {
+    let f = fixture();
+    let (s, w) = call_json(
+        &f,
+        "GET",
+        "/api/v1/whereabouts/SYN-W1",
+        Some("oficial"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(w["cell"], "WEB/U1/C1");
+    assert_eq!(
+        call_json(
+            &f,
+            "GET",
+            "/api/v1/whereabouts/SYN-W404",
+            Some("oficial"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call_json(
+            &f,
+            "GET",
+            "/api/v1/whereabouts/bad%20no",
+            Some("oficial"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    // Health staff see the exam; a monitor sees that one happened, not what it found.
+    let (_, file) = call_json(&f, "GET", "/api/v1/persons/SYN-W1", Some("salud"), None).await;
+    let exam = file["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["type"] == "health.examined")
+        .unwrap()
+        .clone();
+    assert_eq!(exam["event"]["injuries_observed"], true);
+    let (s, file) = call_json(
+        &f,
+        "GET",
+        "/api/v1/persons/SYN-W1",
+        Some("monitor.npm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let exam = file["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["type"] == "health.examined")
+        .unwrap()
+        .clone();
+    assert!(exam["event"].get("injuries_observed").is_none(), "{exam}");
+    assert!(file["findings"].is_array());
+    let (s, p) = call_json(&f, "GET", "/api/v1/population", Some("monitor.npm"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(p["total"], 1);
+    let (s, list) = call_json(
+        &f,
+        "GET",
+        "/api/v1/findings?check=no-legal-basis",
+        Some("monitor.npm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list[0]["subject"], "SYN-W1");
+    assert_eq!(
+        call_json(
+            &f,
+            "GET",
+            "/api/v1/findings?check=nonsense",
+            Some("monitor.npm"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call_json(
+            &f,
+            "GET",
+            "/api/v1/population?at=yesterday",
+            Some("monitor.npm"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, hits) = call_json(&f, "GET", "/api/v1/persons?q=web", Some("reg.istrar"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(hits[0]["register_no"], "SYN-W1");
+    // Admins and monitors read the access log; others may not.
+    assert_eq!(
+        call_json(&f, "GET", "/api/v1/access-log", Some("oficial"), None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, log) = call_json(&f, "GET", "/api/v1/access-log", Some("monitor.npm"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let entries = log.as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["user"] == "oficial" && e["register_no"] == "SYN-W1"),
+        "{log}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["user"] == "monitor.npm" && e["what"] == "person file"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn transparency_endpoints_are_open_and_verify_with_standard_formats() {
+    let f = fixture();
+    let (s, key) = call(&f, "GET", "/log/key", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let verifier =
+        habeas_ledger::Verifier::from_verifier_key(String::from_utf8(key).unwrap().trim()).unwrap();
+    let (_, note) = call(&f, "GET", "/log/checkpoint", None, None).await;
+    let (cp, _) = Checkpoint::open(
+        std::str::from_utf8(&note).unwrap(),
+        std::slice::from_ref(&verifier),
+    )
+    .unwrap();
+    assert_eq!(cp.size, PLACES.len() as u64);
+    for seq in 0..cp.size {
+        let (_, leaf) = call(&f, "GET", &format!("/log/leaf/{seq}"), None, None).await;
+        let (_, proof) = call(&f, "GET", &format!("/log/proof/{seq}"), None, None).await;
+        let receipt = InclusionReceipt::parse(std::str::from_utf8(&proof).unwrap()).unwrap();
+        habeas_ledger::verify_inclusion(&leaf_hash(&leaf), seq, cp.size, &receipt.hashes, &cp.root)
+            .unwrap();
+    }
+    let (s, body) = call(&f, "GET", "/log/consistency?old=2", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let w = WitnessRequest::parse(std::str::from_utf8(&body).unwrap()).unwrap();
+    assert_eq!(w.old_size, 2);
+    assert_eq!(
+        call(&f, "GET", "/log/proof/999", None, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&f, "GET", "/log/leaf/x", None, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&f, "GET", "/log/consistency", None, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&f, "GET", "/log/consistency?old=999", None, None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&f, "GET", "/nowhere", None, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_locator_answers_exact_queries_with_the_facility_only_and_is_rate_limited() {
+    let f = fixture();
+    let (s, v) = call_json(&f, "GET", "/locate?register_no=SYN-W1", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["found"], true);
+    assert_eq!(v["facility"]["name"], "Centro Web (synthetic)");
+    assert_eq!(v["facility"]["authority"], "Autoridad Web (synthetic)");
+    assert!(
+        v.get("cell").is_none() && v["facility"].get("cell").is_none(),
+        "no cell, no detail: {v}"
+    );
+    let (_, v) = call_json(
+        &f,
+        "GET",
+        "/locate?family_names=web%20ejemplo&date_of_birth=1990-01-01",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["found"], true, "{v}");
+    let (_, v) = call_json(
+        &f,
+        "GET",
+        "/locate?family_names=Web%20Ejemplo&date_of_birth=1990-01-02",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["found"], false);
+    let (_, v) = call_json(&f, "GET", "/locate?register_no=SYN-W404", None, None).await;
+    assert_eq!(v["found"], false);
+    assert_eq!(
+        call_json(&f, "GET", "/locate?family_names=Web", None, None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    // The access log holds every query.
+    let log = f.state.store.lock().unwrap().access_log(100).unwrap();
+    assert!(log.iter().filter(|e| e.user.starts_with("public:")).count() >= 4);
+    // 30 a minute per client, then 429.
+    let mut last = StatusCode::OK;
+    for _ in 0..40 {
+        last = call_json(&f, "GET", "/locate?register_no=SYN-W1", None, None)
+            .await
+            .0;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_real_socket_serves_the_same_router() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let f = fixture();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(habeas_web::serve_on(listener, f.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/whereabouts/SYN-W1 HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        f.tokens["oficial"]
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""cell":"WEB/U1/C1""#), "{response}");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
