@@ -1,7 +1,7 @@
 //! The SQLite schema: the log (append-only by trigger) and the current-state tables.
 
 /// Bumped on every change to the schema; `open` refuses a register of another version.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 /// Written in `meta.format`: tells a habeas register from any other SQLite file.
 pub const FORMAT: &str = "habeas-register";
 
