@@ -233,6 +233,20 @@ pub struct PersonHit {
     pub cell: Option<String>,
 }
 
+/// A `PersonHit` from the columns register_no, given_names, family_names, date_of_birth,
+/// status, facility, cell.
+fn person_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonHit> {
+    Ok(PersonHit {
+        register_no: r.get(0)?,
+        given_names: r.get(1)?,
+        family_names: r.get(2)?,
+        date_of_birth: r.get(3)?,
+        status: r.get(4)?,
+        facility: r.get(5)?,
+        cell: r.get(6)?,
+    })
+}
+
 impl Store {
     /// Persons whose register number is `q`, or whose family or given names start with `q`
     /// (case-insensitive for ASCII), at most `limit`.
@@ -252,17 +266,7 @@ impl Store {
         )?;
         let rows = stmt.query_map(
             params![q, format!("{escaped}%"), i64::try_from(limit).unwrap_or(50)],
-            |r| {
-                Ok(PersonHit {
-                    register_no: r.get(0)?,
-                    given_names: r.get(1)?,
-                    family_names: r.get(2)?,
-                    date_of_birth: r.get(3)?,
-                    status: r.get(4)?,
-                    facility: r.get(5)?,
-                    cell: r.get(6)?,
-                })
-            },
+            person_hit,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -277,17 +281,7 @@ impl Store {
             "SELECT register_no, given_names, family_names, date_of_birth, status, facility, cell
              FROM persons WHERE family_names = ?1 COLLATE NOCASE AND date_of_birth = ?2 LIMIT 2",
         )?;
-        let rows = stmt.query_map(params![family_names, date_of_birth], |r| {
-            Ok(PersonHit {
-                register_no: r.get(0)?,
-                given_names: r.get(1)?,
-                family_names: r.get(2)?,
-                date_of_birth: r.get(3)?,
-                status: r.get(4)?,
-                facility: r.get(5)?,
-                cell: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![family_names, date_of_birth], person_hit)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -9,39 +9,11 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark fails loudly
 
-use std::process::{Command, Stdio};
+mod common;
+use common::{median, run_measured as run};
+
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Runs a command to the end; returns its wall time and peak RSS (KiB, from /proc VmHWM).
-fn run(cmd: &mut Command) -> (Duration, u64) {
-    let start = Instant::now();
-    let mut child = cmd.stdout(Stdio::null()).spawn().unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{cmd:?} failed");
-            break;
-        }
-        if let Ok(s) = std::fs::read_to_string(&status_file)
-            && let Some(line) = s.lines().find(|l| l.starts_with("VmHWM:"))
-        {
-            let kb = line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            peak = peak.max(kb);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (start.elapsed(), peak)
-}
 
 /// Applies the commands through the Store API with a clock that follows them (a minute after
 /// each command's time, never backwards), in batches of 10,000 like `habeas apply`.

@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark fails loudly
 
+mod common;
+use common::{median, run_measured};
+
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::Command;
@@ -22,11 +25,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// A register of one facility with 8 pavilions of 100 cells, and `persons` admissions each
@@ -152,40 +150,14 @@ fn habeas_apply(file: &Path, db: &Path) -> (Duration, u64) {
         .output()
         .unwrap();
     assert!(init.status.success());
-    let start = Instant::now();
-    let mut child = Command::new(bin)
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "apply",
-            "--batch-size",
-            &BATCH.to_string(),
-            file.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "habeas apply failed");
-            break;
-        }
-        // VmHWM is the process's high-water mark, so the last reading before exit is its peak.
-        if let Ok(s) = std::fs::read_to_string(&status_file)
-            && let Some(line) = s.lines().find(|l| l.starts_with("VmHWM:"))
-        {
-            let kb = line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            peak_kb = peak_kb.max(kb);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (start.elapsed(), peak_kb)
+    run_measured(Command::new(bin).args([
+        "--db",
+        db.to_str().unwrap(),
+        "apply",
+        "--batch-size",
+        &BATCH.to_string(),
+        file.to_str().unwrap(),
+    ]))
 }
 
 fn main() {
