@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
-use crate::ids::FacilityCode;
+use crate::ids::{FacilityCode, RegisterNo};
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -242,4 +242,43 @@ pub fn facility_scoped(scope: &[FacilityCode]) -> bool {
 /// register-wide setting) is in scope only for unscoped users.
 pub fn in_scope(scope: &[FacilityCode], facility: Option<&FacilityCode>) -> bool {
     scope.is_empty() || facility.is_some_and(|f| scope.contains(f))
+}
+
+/// The facilities a command acts in, for facility-scoped users. Commands about a person act
+/// in the facility that holds them (`person_facility`); a transfer also acts where it goes.
+/// An empty answer means "no facility" (settings, agreements, court orders: register-wide).
+pub fn command_facilities(
+    command: &Command,
+    person_facility: impl Fn(&RegisterNo) -> Option<FacilityCode>,
+) -> Vec<FacilityCode> {
+    use crate::model::Destination;
+    let mut out: Vec<FacilityCode> = match command {
+        Command::FacilityRegister(c) => vec![c.facility.clone()],
+        Command::UnitRegister(c) => vec![c.facility.clone()],
+        Command::CellRegister(c) => vec![c.cell.facility.clone()],
+        Command::AdmissionRecord(c) => vec![c.facility.clone()],
+        Command::PlacementRecord(c) => vec![c.cell.facility.clone()],
+        Command::TransferArrive(c) => vec![c.facility.clone()],
+        Command::TransferOrder(c) => match &c.to {
+            Destination::Facility { facility } => vec![facility.clone()],
+            Destination::Jurisdiction { .. } => vec![],
+        },
+        Command::ExerciseRecord(c) => c
+            .cells
+            .iter()
+            .map(|cell| cell.facility.clone())
+            .chain(c.unit.iter().map(|u| u.facility.clone()))
+            .collect(),
+        Command::CountRecord(c) => vec![c.unit.facility.clone()],
+        _ => vec![],
+    };
+    out.extend(
+        command
+            .register_nos()
+            .into_iter()
+            .filter_map(&person_facility),
+    );
+    out.sort();
+    out.dedup();
+    out
 }

@@ -285,3 +285,20 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+impl Store {
+    /// The facility responsible for a person now, or the last one that held them.
+    pub fn person_facility(
+        &self,
+        register_no: &RegisterNo,
+    ) -> Result<Option<FacilityCode>, StoreError> {
+        Ok(self.person(register_no)?.and_then(|p| {
+            let e = p.current_episode()?;
+            e.stays
+                .iter()
+                .rev()
+                .find_map(|s| s.facility.clone())
+                .or_else(|| Some(e.facility.clone()))
+        }))
+    }
+}

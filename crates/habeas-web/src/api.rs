@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use habeas_domain::authz::{Action, CommandClass};
+use habeas_domain::authz::{Action, CommandClass, command_facilities, in_scope};
 use habeas_domain::{RegisterNo, Submission, Text};
 use habeas_store::FindingsFilter;
 use jiff::Timestamp;
@@ -95,8 +95,26 @@ async fn commands(
     if !refusals.is_empty() {
         return Err(unprocessable(refusals));
     }
+    let scope = user.facilities.clone();
     let (outcomes, checkpoint) = state
-        .with_store(move |store| Ok(store.submit_batch(&submissions, true)?))
+        .with_store(move |store| {
+            // A user scoped to facilities acts only there: every facility a command touches
+            // must be theirs.
+            if !scope.is_empty() {
+                for (index, s) in submissions.iter().enumerate() {
+                    let facilities =
+                        command_facilities(&s.command, |r| store.person_facility(r).ok().flatten());
+                    if facilities.is_empty()
+                        || !facilities.iter().all(|f| in_scope(&scope, Some(f)))
+                    {
+                        return Err(ApiError::forbidden(format!(
+                            "command {index} acts outside the facilities this user is limited to"
+                        )));
+                    }
+                }
+            }
+            Ok(store.submit_batch(&submissions, true)?)
+        })
         .await?;
     let refusals: Vec<Value> = outcomes
         .iter()
@@ -115,6 +133,25 @@ async fn commands(
         "seqs": seqs,
         "checkpoint_size": checkpoint.map(|c| c.size),
     })))
+}
+
+/// A facility-scoped user reads only the files of persons held (or last held) in their
+/// facilities.
+fn check_person_scope(
+    store: &habeas_store::Store,
+    scope: &[habeas_domain::FacilityCode],
+    r: &RegisterNo,
+) -> Result<(), ApiError> {
+    if scope.is_empty() {
+        return Ok(());
+    }
+    match store.person_facility(r)? {
+        Some(f) if in_scope(scope, Some(&f)) => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "this person is held outside the facilities this user is limited to",
+        )),
+        None => Err(ApiError::not_found(format!("{r} is not in the register"))),
+    }
 }
 
 fn unprocessable(refusals: Vec<Value>) -> ApiError {
@@ -137,8 +174,10 @@ async fn person(
     let r = register_no(&r)?;
     let clinical = habeas_domain::authz::permits(user.role, Action::ReadHealthDetail);
     let name = user.name.clone();
+    let scope = user.facilities.clone();
     let (file, findings) = state
         .with_store(move |store| {
+            check_person_scope(store, &scope, &r)?;
             store.log_access(&name, Some(&r), "person file")?;
             let file = store
                 .person_file(&r)?
@@ -173,8 +212,10 @@ async fn whereabouts(
     require(&user, Action::ReadPerson)?;
     let r = register_no(&r)?;
     let name = user.name.clone();
+    let scope = user.facilities.clone();
     let w = state
         .with_store(move |store| {
+            check_person_scope(store, &scope, &r)?;
             store.log_access(&name, Some(&r), "whereabouts")?;
             store
                 .whereabouts(&r)?
@@ -197,9 +238,17 @@ async fn population(
 ) -> Result<Json<Value>, ApiError> {
     require(&user, Action::ReadPopulation)?;
     let at = at(&q.at)?;
-    let p = state
+    let scope = user.facilities.clone();
+    let mut p = state
         .with_store(move |store| Ok(store.population(at)?))
         .await?;
+    // A facility-scoped user sees their facilities only.
+    if !scope.is_empty() {
+        p.facilities
+            .retain(|f| scope.iter().any(|s| s.as_str() == f.facility));
+        p.total = p.facilities.iter().map(|f| f.held).sum();
+        p.in_transit = 0;
+    }
     Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
 }
 
@@ -238,9 +287,18 @@ async fn findings(
         facility,
         known_now: false,
     };
-    let f = state
+    let scope = user.facilities.clone();
+    let mut f = state
         .with_store(move |store| Ok(store.findings(at, &filter)?))
         .await?;
+    // A facility-scoped user sees the findings of their facilities only.
+    if !scope.is_empty() {
+        f.retain(|x| {
+            x.facility
+                .as_deref()
+                .is_some_and(|fac| scope.iter().any(|s| s.as_str() == fac))
+        });
+    }
     Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
 }
 

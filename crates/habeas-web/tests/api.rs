@@ -58,6 +58,7 @@ fn fixture() -> Fixture {
             None,
         )
         .unwrap();
+    tokens.insert("scoped", store.new_token("scoped").unwrap());
     Fixture {
         state: AppState::new(store),
         tokens,
@@ -506,4 +507,57 @@ async fn a_real_socket_serves_the_same_router() {
     assert!(response.contains(r#""cell":"WEB/U1/C1""#), "{response}");
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_user_limited_to_other_facilities_can_neither_write_nor_read_here() {
+    let f = fixture();
+    let before = log_size(&f);
+    let admission = json!({"type":"admission.record","register_no":"SYN-W5","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand"});
+    let (s, v) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("scoped"),
+        Some(admission),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let release = json!({"type":"release.record","register_no":"SYN-W1","at":"2025-01-05T08:00:00Z","reason":"bail","authority":"A","reference":"R"});
+    assert_eq!(
+        call_json(
+            &f,
+            "POST",
+            "/api/v1/commands",
+            Some("scoped"),
+            Some(release)
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(log_size(&f), before);
+    assert_eq!(
+        call_json(&f, "GET", "/api/v1/persons/SYN-W1", Some("scoped"), None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call_json(
+            &f,
+            "GET",
+            "/api/v1/whereabouts/SYN-W1",
+            Some("scoped"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, findings) = call_json(&f, "GET", "/api/v1/findings", Some("scoped"), None).await;
+    assert_eq!(findings, json!([]));
+    let (_, p) = call_json(&f, "GET", "/api/v1/population", Some("scoped"), None).await;
+    assert_eq!(p["total"], 0);
+    assert_eq!(p["facilities"], json!([]));
 }
