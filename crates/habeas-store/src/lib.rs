@@ -12,7 +12,9 @@ mod queries;
 mod schema;
 mod store;
 
-pub use accounts::{AccessEntry, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
+pub use accounts::{
+    AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User, start_background_checkpoints,
+};
 pub use error::StoreError;
 pub use findings::FindingsFilter;
 pub use log::{Problem, VerifyReport};

@@ -175,10 +175,11 @@ async fn person(
     let clinical = habeas_domain::authz::permits(user.role, Action::ReadHealthDetail);
     let name = user.name.clone();
     let scope = user.facilities.clone();
+    let access = state.access.clone();
     let (file, findings) = state
         .with_store(move |store| {
             check_person_scope(store, &scope, &r)?;
-            store.log_access(&name, Some(&r), "person file")?;
+            access.record(&name, Some(&r), "person file");
             let file = store
                 .person_file(&r)?
                 .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))?;
@@ -213,10 +214,11 @@ async fn whereabouts(
     let r = register_no(&r)?;
     let name = user.name.clone();
     let scope = user.facilities.clone();
+    let access = state.access.clone();
     let w = state
         .with_store(move |store| {
             check_person_scope(store, &scope, &r)?;
-            store.log_access(&name, Some(&r), "whereabouts")?;
+            access.record(&name, Some(&r), "whereabouts");
             store
                 .whereabouts(&r)?
                 .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))
@@ -319,9 +321,10 @@ async fn search(
         return Err(ApiError::bad_request("q: give at least 2 characters"));
     }
     let name = user.name.clone();
+    let access = state.access.clone();
     let hits = state
         .with_store(move |store| {
-            store.log_access(&name, None, &format!("search `{text}`"))?;
+            access.record(&name, None, &format!("search `{text}`"));
             Ok(store.search_persons(&text, 50)?)
         })
         .await?;
@@ -343,6 +346,11 @@ async fn access_log(
 ) -> Result<Json<Value>, ApiError> {
     require(&user, Action::ReadAccessLog)?;
     let limit = q.limit.unwrap_or(100).min(10_000);
+    // Reads recorded so far are shown.
+    let access = state.access.clone();
+    tokio::task::spawn_blocking(move || access.flush())
+        .await
+        .map_err(ApiError::internal)?;
     let entries = state
         .with_store(move |store| Ok(store.access_log(limit)?))
         .await?;

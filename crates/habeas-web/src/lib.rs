@@ -36,14 +36,19 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub store: Arc<Mutex<Store>>,
     pub locator: Arc<locate::RateLimiter>,
+    /// Every read of a person's file, search and locator query, written in the background.
+    pub access: Arc<habeas_store::AccessLogger>,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
-        AppState {
+    pub fn new(store: Store) -> Result<Self, habeas_store::StoreError> {
+        let access = habeas_store::AccessLogger::start(store.path())?;
+        habeas_store::start_background_checkpoints(&store)?;
+        Ok(AppState {
             store: Arc::new(Mutex::new(store)),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
-        }
+            access: Arc::new(access),
+        })
     }
 
     /// Runs `f` with the store on the blocking pool.

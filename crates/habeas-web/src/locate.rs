@@ -121,6 +121,7 @@ async fn locate(
         }
     };
     let who = format!("public:{client}");
+    let access = state.access.clone();
     let answer = state
         .with_store(move |store| {
             let register_no = match &ask {
@@ -138,7 +139,7 @@ async fn locate(
                 Ask::Number(_) => "locator: by register number",
                 Ask::Identity(..) => "locator: by family names and date of birth",
             };
-            store.log_access(&who, register_no.as_ref(), what)?;
+            access.record(&who, register_no.as_ref(), what);
             let Some(r) = register_no else {
                 return Ok(None);
             };

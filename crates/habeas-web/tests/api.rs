@@ -60,7 +60,7 @@ fn fixture() -> Fixture {
         .unwrap();
     tokens.insert("scoped", store.new_token("scoped").unwrap());
     Fixture {
-        state: AppState::new(store),
+        state: AppState::new(store).unwrap(),
         tokens,
         _dir: dir,
     }
@@ -473,6 +473,7 @@ async fn the_locator_answers_exact_queries_with_the_facility_only_and_is_rate_li
         StatusCode::BAD_REQUEST
     );
     // The access log holds every query.
+    f.state.access.flush();
     let log = f.state.store.lock().unwrap().access_log(100).unwrap();
     assert!(log.iter().filter(|e| e.user.starts_with("public:")).count() >= 4);
     // 30 a minute per client, then 429.

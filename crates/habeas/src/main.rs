@@ -458,7 +458,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 cli.db
             );
             runtime
-                .block_on(habeas_web::serve(habeas_web::AppState::new(store), addr))
+                .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
                 .with_context(|| format!("serving on {addr}"))?;
             Ok(0)
         }
