@@ -651,7 +651,12 @@ fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                 out.push(person_finding(
                     "whereabouts-unknown",
                     p,
-                    None,
+                    // The facility they left: it answers for them until they arrive.
+                    e.stays
+                        .iter()
+                        .rev()
+                        .find_map(|st| st.facility.as_ref())
+                        .or(Some(&e.facility)),
                     since,
                     format!(
                         "{} departed at {} ({}) and has not arrived anywhere",
@@ -1318,6 +1323,18 @@ fn contact_and_health_checks(s: &Snapshot, out: &mut Vec<Finding>) {
 }
 
 fn record_checks(s: &Snapshot, out: &mut Vec<Finding>) {
+    // A late record about someone held is the responsibility of the facility holding them.
+    let held_facility: HashMap<&RegisterNo, &FacilityCode> = s
+        .persons
+        .iter()
+        .filter_map(|pf| {
+            let (e, stay) = current(pf)?;
+            Some((
+                &pf.person.register_no,
+                stay.facility.as_ref().unwrap_or(&e.facility),
+            ))
+        })
+        .collect();
     let late = s.limits.hours("late-record.hours");
     for r in &s.late_records {
         let delay = r.recorded_at.duration_since(r.at);
@@ -1334,7 +1351,11 @@ fn record_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                     .subject
                     .as_ref()
                     .map_or_else(|| r.seq.to_string(), ToString::to_string),
-                facility: None,
+                facility: r
+                    .subject
+                    .as_ref()
+                    .and_then(|subject| held_facility.get(subject))
+                    .map(|f| f.to_string()),
                 since: r.recorded_at,
                 detail: format!(
                     "{} (event {}) happened at {} and was recorded at {}, {} hours later",

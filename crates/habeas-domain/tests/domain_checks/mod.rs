@@ -478,7 +478,8 @@ fn whereabouts_unknown() {
             f.iter()
                 .map(|f| (f.subject.as_str(), f.since, f.facility.clone()))
                 .collect::<Vec<_>>(),
-            vec![("SYN-1", ts(due), None)]
+            // The facility they left answers for them until they arrive.
+            vec![("SYN-1", ts(due), Some("SYN-A".to_owned()))]
         );
     }
 }
