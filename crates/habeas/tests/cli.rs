@@ -698,3 +698,43 @@ fn rebuild_repairs_a_corrupt_state_table() {
     );
     ok(habeas(&db, &["population"]));
 }
+
+/// `habeas demo` builds a synthetic register, prints one account per role and serves it.
+#[test]
+fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--scale", "small", "--addr", "127.0.0.1:0"])
+        .env_remove("HABEAS_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    while lines.len() < 7 && reader.read_line(&mut line).unwrap() > 0 {
+        lines.push(std::mem::take(&mut line));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = lines.concat();
+    assert!(text.contains("The demo register is ready"), "{text}");
+    assert!(text.contains("Everything in it is synthetic"), "{text}");
+    for role in ["admin", "registrar", "officer", "health", "monitor"] {
+        let account = lines
+            .iter()
+            .find(|l| l.contains(&format!("demo.{role}")))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(account.contains("habeas_"), "{account}");
+    }
+    // The register it built verifies.
+    let db = text
+        .split("ready in ")
+        .nth(1)
+        .and_then(|s| s.split(": ").nth(1))
+        .and_then(|s| s.split(" (").next())
+        .unwrap()
+        .to_owned();
+    ok(habeas(Path::new(&db), &["verify"]));
+    let _ = std::fs::remove_dir_all(Path::new(&db).parent().unwrap());
+}
