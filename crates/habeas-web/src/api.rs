@@ -1,30 +1,31 @@
 //! `/api/v1`: commands in, the register's answers out. Every handler authorizes through
 //! `auth::require`; reads of a person's file are written to the access log.
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use habeas_domain::authz::{Action, CommandClass, command_facilities, in_scope};
 use habeas_domain::{RegisterNo, Submission, Text};
 use habeas_store::FindingsFilter;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{CurrentUser, require};
 use crate::{ApiError, AppState};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/commands", post(commands))
-        .route("/api/v1/persons", get(search))
-        .route("/api/v1/persons/{register_no}", get(person))
-        .route("/api/v1/whereabouts/{register_no}", get(whereabouts))
-        .route("/api/v1/population", get(population))
-        .route("/api/v1/findings", get(findings))
-        .route("/api/v1/access-log", get(access_log))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(commands))
+        .routes(routes!(search))
+        .routes(routes!(person))
+        .routes(routes!(whereabouts))
+        .routes(routes!(population))
+        .routes(routes!(findings))
+        .routes(routes!(access_log))
 }
 
 fn register_no(s: &str) -> Result<RegisterNo, ApiError> {
@@ -47,6 +48,15 @@ fn at(q: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
 /// `POST /api/v1/commands`: one command or an array, applied all or nothing. 200 with the
 /// sequence numbers; 422 with every refusal (rule, field, record) and nothing applied; 400
 /// for a body that is not JSON.
+#[utoipa::path(post, path = "/api/v1/commands", tag = "register", security(("bearer" = [])),
+    request_body(content = Object, description = "One command (DESIGN §4 vocabulary) or an array of them"),
+    responses(
+        (status = 200, description = "All applied: `{seqs: [[seq…]…], checkpoint_size}`"),
+        (status = 400, description = "The body is not JSON"),
+        (status = 401, description = "No or unknown token"),
+        (status = 403, description = "The role or facility scope does not permit a command"),
+        (status = 413, description = "Body over 1 MiB"),
+        (status = 422, description = "Refused, nothing applied: `{error, refusals: [{index, refusal: {rule, field, reason, record}}]}`")))]
 async fn commands(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -165,6 +175,12 @@ fn unprocessable(refusals: Vec<Value>) -> ApiError {
 }
 
 /// `GET /api/v1/persons/{register_no}`: the person's file and open findings.
+#[utoipa::path(get, path = "/api/v1/persons/{register_no}", tag = "register", security(("bearer" = [])),
+    params(("register_no" = String, Path, description = "The person's register number")),
+    responses(
+        (status = 200, description = "The person's file with `findings` (clinical detail only for health and admin)"),
+        (status = 403, description = "Outside the user's facilities"),
+        (status = 404, description = "Not in the register")))]
 async fn person(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -205,6 +221,11 @@ async fn person(
 }
 
 /// `GET /api/v1/whereabouts/{register_no}`.
+#[utoipa::path(get, path = "/api/v1/whereabouts/{register_no}", tag = "register", security(("bearer" = [])),
+    params(("register_no" = String, Path, description = "The person's register number")),
+    responses(
+        (status = 200, description = "`{register_no, status, facility, unit, cell, since, episode}`"),
+        (status = 404, description = "Not in the register")))]
 async fn whereabouts(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -233,6 +254,9 @@ struct AtQuery {
 }
 
 /// `GET /api/v1/population?at=`.
+#[utoipa::path(get, path = "/api/v1/population", tag = "register", security(("bearer" = [])),
+    params(("at" = Option<String>, Query, description = "RFC 3339 time; default now")),
+    responses((status = 200, description = "Population by facility and unit with capacity and occupancy")))]
 async fn population(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -262,6 +286,12 @@ struct FindingsQuery {
 }
 
 /// `GET /api/v1/findings?at=&check=&facility=`.
+#[utoipa::path(get, path = "/api/v1/findings", tag = "register", security(("bearer" = [])),
+    params(
+        ("at" = Option<String>, Query, description = "RFC 3339 time; events recorded after it are ignored"),
+        ("check" = Option<String>, Query, description = "A check id of STANDARDS.md"),
+        ("facility" = Option<String>, Query, description = "A facility code")),
+    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`")))]
 async fn findings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -310,6 +340,9 @@ struct SearchQuery {
 }
 
 /// `GET /api/v1/persons?q=`: by register number (exact) or names (prefix), at most 50.
+#[utoipa::path(get, path = "/api/v1/persons", tag = "register", security(("bearer" = [])),
+    params(("q" = String, Query, description = "Register number (exact) or names (prefix), 2 characters at least")),
+    responses((status = 200, description = "Up to 50 `{register_no, given_names, family_names, date_of_birth, status, facility, cell}`")))]
 async fn search(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -339,6 +372,11 @@ struct LimitQuery {
 }
 
 /// `GET /api/v1/access-log?limit=`: who read whose file (admins and monitors).
+#[utoipa::path(get, path = "/api/v1/access-log", tag = "register", security(("bearer" = [])),
+    params(("limit" = Option<usize>, Query, description = "How many entries, newest first (default 100)")),
+    responses(
+        (status = 200, description = "`[{id, at, user, register_no, what}]`"),
+        (status = 403, description = "Only admins and monitors")))]
 async fn access_log(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

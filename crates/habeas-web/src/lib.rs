@@ -69,13 +69,64 @@ impl AppState {
     }
 }
 
-/// The whole application: API, transparency endpoints and locator, with body size and time
-/// limits.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "habeas",
+        description = "The habeas custody register: JSON API (bearer token per user, roles), transparency endpoints (open), public locator."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// The routes and their OpenAPI description, from the same annotated handlers.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    utoipa_axum::router::OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(api::routes())
         .merge(transparency::routes())
         .merge(locate::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API, generated from the handlers (committed as
+/// `crates/habeas-web/openapi.json`; a test fails when they drift).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    parts().1
+}
+
+/// The whole application: API, transparency endpoints and locator, with body size and time
+/// limits.
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = parts();
+    let doc = doc.to_pretty_json().unwrap_or_default();
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc,
+                    )
+                }
+            }),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))

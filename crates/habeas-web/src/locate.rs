@@ -8,18 +8,19 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use habeas_domain::{RegisterNo, Status};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{ApiError, AppState};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/locate", get(locate))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(locate))
 }
 
 /// A fixed window per client: at most `max` queries per `window`.
@@ -82,6 +83,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     }
 }
 
+#[utoipa::path(get, path = "/locate", tag = "public",
+    params(
+        ("register_no" = Option<String>, Query, description = "A register number, alone"),
+        ("family_names" = Option<String>, Query, description = "Exact family names, with date_of_birth"),
+        ("date_of_birth" = Option<String>, Query, description = "YYYY-MM-DD, with family_names")),
+    responses(
+        (status = 200, description = "`{found: true, status, facility: {code, name, authority}}` or `{found: false}`; never a list"),
+        (status = 400, description = "Neither a register number nor family names with a date of birth"),
+        (status = 429, description = "More than 30 queries a minute from this address")))]
 async fn locate(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -562,3 +562,65 @@ async fn a_user_limited_to_other_facilities_can_neither_write_nor_read_here() {
     assert_eq!(p["total"], 0);
     assert_eq!(p["facilities"], json!([]));
 }
+
+/// The committed OpenAPI document is the one the code generates, and every documented path
+/// answers (not 404): they cannot drift apart. Regenerate with
+/// `HABEAS_UPDATE_OPENAPI=1 cargo test -p habeas-web`.
+#[tokio::test]
+async fn the_committed_openapi_document_matches_the_code() {
+    let generated = habeas_web::openapi().to_pretty_json().unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var("HABEAS_UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "crates/habeas-web/openapi.json is stale: regenerate it with HABEAS_UPDATE_OPENAPI=1 cargo test -p habeas-web"
+    );
+    let doc: Value = serde_json::from_str(&generated).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for expected in [
+        "/api/v1/commands",
+        "/api/v1/persons/{register_no}",
+        "/api/v1/whereabouts/{register_no}",
+        "/api/v1/population",
+        "/api/v1/findings",
+        "/api/v1/persons",
+        "/api/v1/access-log",
+        "/log/key",
+        "/log/checkpoint",
+        "/log/leaf/{seq}",
+        "/log/proof/{seq}",
+        "/log/consistency",
+        "/locate",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} is not documented");
+    }
+    let f = fixture();
+    for (path, item) in paths {
+        let uri = path
+            .replace("{register_no}", "SYN-W1")
+            .replace("{seq}", "0");
+        for method in item.as_object().unwrap().keys() {
+            let (status, _) = call(
+                &f,
+                &method.to_uppercase(),
+                &uri,
+                Some("ada.admin"),
+                (method == "post").then(|| "{}".to_owned()),
+            )
+            .await;
+            assert_ne!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{method} {path} is documented but not served"
+            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+    // The document is served too.
+    let (s, body) = call(&f, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(String::from_utf8(body).unwrap(), generated.trim_end());
+}
