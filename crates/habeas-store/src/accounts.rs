@@ -267,6 +267,54 @@ impl Store {
         user.transpose()
     }
 
+    /// Opens a web session for a signed-in user: returns the session id (for the cookie) and
+    /// its CSRF token. Only the id's SHA-256 is stored.
+    pub fn new_session(
+        &mut self,
+        name: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<(String, String), StoreError> {
+        let id = URL_SAFE_NO_PAD.encode(random::<32>()?);
+        let csrf = URL_SAFE_NO_PAD.encode(random::<32>()?);
+        let expires = self
+            .now()
+            .as_microsecond()
+            .saturating_add(i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX));
+        self.conn.execute(
+            "INSERT INTO sessions (hash, user, csrf, expires_us) VALUES (?1, ?2, ?3, ?4)",
+            params![&token_hash(&id)[..], name, csrf, expires],
+        )?;
+        Ok((id, csrf))
+    }
+
+    /// The user of a live session and its CSRF token; `None` if unknown, expired or the user
+    /// is disabled.
+    pub fn session_user(&self, id: &str) -> Result<Option<(User, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, sessions.csrf FROM sessions JOIN users ON users.name = sessions.user
+             WHERE sessions.hash = ?1 AND users.disabled = 0 AND sessions.expires_us > ?2"
+        ))?;
+        let found = stmt
+            .query_row(
+                params![&token_hash(id)[..], self.now().as_microsecond()],
+                |r| Ok((user_from_row(r)?, r.get::<_, String>(6)?)),
+            )
+            .optional()?;
+        match found {
+            None => Ok(None),
+            Some((user, csrf)) => Ok(Some((user?, csrf))),
+        }
+    }
+
+    /// Ends a session (sign-out).
+    pub fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM sessions WHERE hash = ?1",
+            [&token_hash(id)[..]],
+        )?;
+        Ok(())
+    }
+
     /// The enabled user with this name and password; `None` if the name is unknown, the user
     /// is disabled or has no password, or the password is wrong. argon2 compares in constant
     /// time, and an unknown name is verified against a dummy hash so it takes as long.

@@ -176,6 +176,14 @@ CREATE TABLE tokens (
     created_at TEXT NOT NULL
 );
 CREATE INDEX tokens_user ON tokens(user);
+-- Web sessions after a password sign-in: the cookie's id is stored hashed; each session has
+-- its own CSRF token. Ended sessions are deleted.
+CREATE TABLE sessions (
+    hash       BLOB PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users(name),
+    csrf       TEXT NOT NULL,
+    expires_us INTEGER NOT NULL
+);
 -- Every read of a person's file: who, when, whose. Append-only like the log.
 CREATE TABLE access_log (
     id          INTEGER PRIMARY KEY,

@@ -2,6 +2,7 @@
 //! authorization table decides. Every API handler goes through [`require`].
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use habeas_domain::authz::{Action, permits};
@@ -16,10 +17,9 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("sign in: send Authorization: Bearer TOKEN"))?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return from_session(parts, state).await;
+        };
         let token = header
             .to_str()
             .ok()
@@ -65,4 +65,31 @@ fn action_name(action: Action) -> String {
         Action::ManageUsers => "manage users".into(),
         Action::SearchPersons => "search persons".into(),
     }
+}
+
+/// A web session: the cookie names the user; a request that changes anything must also carry
+/// the session's CSRF token, which another site cannot read.
+async fn from_session(parts: &Parts, state: &AppState) -> Result<CurrentUser, ApiError> {
+    let id = crate::session::session_cookie(&parts.headers).ok_or_else(|| {
+        ApiError::unauthorized(
+            "sign in: send Authorization: Bearer TOKEN, or sign in at POST /login",
+        )
+    })?;
+    let (user, csrf) = state
+        .with_store(move |store| Ok(store.session_user(&id)?))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = parts
+            .headers
+            .get(crate::session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if sent != Some(csrf.as_str()) {
+            return Err(ApiError::forbidden(
+                "a request made with a session cookie must carry its X-CSRF-Token",
+            ));
+        }
+    }
+    Ok(CurrentUser(user))
 }

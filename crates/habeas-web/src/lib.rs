@@ -14,6 +14,7 @@ mod api;
 pub mod auth;
 mod error;
 mod locate;
+pub mod session;
 mod transparency;
 
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub locator: Arc<locate::RateLimiter>,
     /// Every read of a person's file, search and locator query, written in the background.
     pub access: Arc<habeas_store::AccessLogger>,
+    /// Failed sign-ins, per address and per name.
+    pub logins: Arc<session::LoginGuard>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
             access: Arc::new(access),
+            logins: Arc::new(session::LoginGuard::default()),
         })
     }
 
@@ -73,7 +77,7 @@ impl AppState {
 #[openapi(
     info(
         title = "habeas",
-        description = "The habeas custody register: JSON API (bearer token per user, roles), transparency endpoints (open), public locator."
+        description = "The habeas custody register: JSON API (a bearer token per user, or a session cookie after POST /login with X-CSRF-Token on writes; roles), transparency endpoints (open), public locator."
     ),
     modifiers(&BearerAuth)
 )]
@@ -100,6 +104,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::routes())
         .merge(transparency::routes())
         .merge(locate::routes())
+        .merge(session::routes())
         .split_for_parts()
 }
 

@@ -624,3 +624,130 @@ async fn the_committed_openapi_document_matches_the_code() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(String::from_utf8(body).unwrap(), generated.trim_end());
 }
+
+/// Password sign-in opens a cookie session with secure flags; writes with the cookie need
+/// the session's CSRF token; sign-out ends it; repeated failures are limited.
+#[tokio::test]
+async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() {
+    let f = fixture();
+    f.state
+        .store
+        .lock()
+        .unwrap()
+        .add_user(
+            "ana.web",
+            Role::Registrar,
+            &[],
+            Some("a long synthetic passphrase"),
+        )
+        .unwrap();
+    let login = |name: &str, password: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"name": name, "password": password}).to_string(),
+            ))
+            .unwrap()
+    };
+    let resp = router(f.state.clone())
+        .oneshot(login("ana.web", "wrong"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = router(f.state.clone())
+        .oneshot(login("ana.web", "a long synthetic passphrase"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["role"], "registrar");
+
+    let with_cookie = |method: &str, uri: &str, csrf: Option<&str>, body: Option<Value>| {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", session.clone());
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        }
+    };
+    let read = router(f.state.clone())
+        .oneshot(with_cookie("GET", "/api/v1/whereabouts/SYN-W1", None, None))
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let cmd = json!({"type":"contact.record","register_no":"SYN-W1","at":"2025-01-03T08:00:00Z","kind":"letter"});
+    let before = log_size(&f);
+    for bad in [None, Some("not-the-token")] {
+        let resp = router(f.state.clone())
+            .oneshot(with_cookie(
+                "POST",
+                "/api/v1/commands",
+                bad,
+                Some(cmd.clone()),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(log_size(&f), before, "a forged request changes nothing");
+    let resp = router(f.state.clone())
+        .oneshot(with_cookie(
+            "POST",
+            "/api/v1/commands",
+            Some(&csrf),
+            Some(cmd),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Sign out: the cookie stops working.
+    let resp = router(f.state.clone())
+        .oneshot(with_cookie("POST", "/logout", None, None))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let read = router(f.state.clone())
+        .oneshot(with_cookie("GET", "/api/v1/whereabouts/SYN-W1", None, None))
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::UNAUTHORIZED);
+    // Five failures for a name, then even the right password is refused for a while.
+    for _ in 0..5 {
+        let resp = router(f.state.clone())
+            .oneshot(login("ana.web", "guess"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        ));
+    }
+    let resp = router(f.state.clone())
+        .oneshot(login("ana.web", "a long synthetic passphrase"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+}
