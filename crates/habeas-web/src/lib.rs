@@ -117,6 +117,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application: API, transparency endpoints and locator, with body size and time
 /// limits.
 pub fn router(state: AppState) -> Router {
+    router_with_timeout(state, TIMEOUT)
+}
+
+/// [`router`] with another request time limit.
+pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     let (routes, doc) = parts();
     let doc = doc.to_pretty_json().unwrap_or_default();
     routes
@@ -137,7 +142,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            TIMEOUT,
+            timeout,
         ))
 }
 

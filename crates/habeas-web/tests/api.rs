@@ -751,3 +751,33 @@ async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() 
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A request that cannot be answered in time gets 408 and no detail, instead of hanging.
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_answered_408() {
+    let f = fixture();
+    let store = f.state.store.clone();
+    let (locked, wait) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let _guard = store.lock().unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+    });
+    wait.recv().unwrap();
+    let req = Request::builder()
+        .uri("/log/key")
+        .body(Body::empty())
+        .unwrap();
+    let resp =
+        habeas_web::router_with_timeout(f.state.clone(), std::time::Duration::from_millis(100))
+            .oneshot(req)
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    holder.join().unwrap();
+    // Once the store is free again, the same request is answered.
+    assert_eq!(
+        call(&f, "GET", "/log/key", None, None).await.0,
+        StatusCode::OK
+    );
+}
