@@ -558,6 +558,17 @@ fn current(p: &PersonFacts) -> Option<(&Episode, &Stay)> {
     Some((e, e.current_stay()?))
 }
 
+/// From when departures can matter to `transfer-against-order` at `t`: the finding stays open
+/// only while a barring order is in force, so only departures since the earliest bar order in
+/// force at `t` can be one. `None`: no departure can.
+pub fn departures_relevant_from(orders: &[CourtOrder], t: Timestamp) -> Option<Timestamp> {
+    orders
+        .iter()
+        .filter(|o| o.kind == CourtOrderKind::BarTransfer && o.in_force_at(t))
+        .map(|o| o.issued_at)
+        .min()
+}
+
 fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
     let t = s.at;
     for pf in &s.persons {

@@ -173,6 +173,14 @@ impl Event {
         }
     }
 
+    /// Clinical facts: shown only to roles that may read health detail (`authz`).
+    pub fn is_clinical(&self) -> bool {
+        matches!(
+            self,
+            Event::HealthExamined(_) | Event::HealthRequested(_) | Event::HealthSeen(_)
+        )
+    }
+
     /// The `type` tag (`admission.recorded`).
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -341,16 +341,15 @@ impl Store {
         register_no: Option<&RegisterNo>,
         what: &str,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO access_log (at, user, register_no, what) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                self.now().to_string(),
-                user,
-                register_no.map(RegisterNo::as_str),
-                what
-            ])?;
+        insert_access(
+            &self.conn,
+            &AccessRecord {
+                at: self.now(),
+                user: user.to_owned(),
+                register_no: register_no.map(|r| r.to_string()),
+                what: what.to_owned(),
+            },
+        )?;
         Ok(())
     }
 
@@ -472,14 +471,20 @@ impl AccessLogger {
     }
 }
 
+/// The one statement that writes the access log.
+fn insert_access(conn: &rusqlite::Connection, r: &AccessRecord) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO access_log (at, user, register_no, what) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![r.at.to_string(), r.user, r.register_no, r.what])?;
+    Ok(())
+}
+
 fn write_batch(conn: &rusqlite::Connection, batch: &[AccessRecord]) -> Result<(), rusqlite::Error> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO access_log (at, user, register_no, what) VALUES (?1, ?2, ?3, ?4)",
-        )?;
         for r in batch {
-            stmt.execute(params![r.at.to_string(), r.user, r.register_no, r.what])?;
+            insert_access(conn, r)?;
         }
         Ok(())
     })();

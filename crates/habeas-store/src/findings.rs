@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use habeas_domain::checks::*;
-use habeas_domain::model::{CourtOrderKind, LegalStatus, NotifyTo};
+use habeas_domain::model::{LegalStatus, NotifyTo};
 use habeas_domain::*;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
@@ -270,15 +270,14 @@ impl Store {
             });
         }
 
-        // Departures while a bar order may have been in force (only if there are bar orders).
-        if s.court_orders
-            .iter()
-            .any(|o| o.kind == CourtOrderKind::BarTransfer)
-        {
+        // Departures that can be against an order still in force (the domain says which).
+        if let Some(from) = departures_relevant_from(&s.court_orders, at) {
+            let from = from.as_microsecond();
             let mut stmt = self.conn.prepare_cached(
-                "SELECT register_no, at_us, seq, data FROM departures WHERE at_us <= ?1 AND recorded_us <= ?2",
+                "SELECT register_no, at_us, seq, data FROM departures INDEXED BY departures_at
+                 WHERE at_us >= ?3 AND at_us <= ?1 AND recorded_us <= ?2",
             )?;
-            let mut rows = stmt.query([t, k])?;
+            let mut rows = stmt.query([t, k, from])?;
             while let Some(row) = rows.next()? {
                 let r: String = row.get(0)?;
                 if only.is_some_and(|o| o.as_str() != r) {

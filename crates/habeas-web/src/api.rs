@@ -145,6 +145,11 @@ async fn commands(
     })))
 }
 
+/// Whether a facility (by code) is inside a user's scope; an empty scope covers all.
+fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
+    scope.is_empty() || facility.is_some_and(|f| scope.iter().any(|s| s.as_str() == f))
+}
+
 /// A facility-scoped user reads only the files of persons held (or last held) in their
 /// facilities.
 fn check_person_scope(
@@ -208,10 +213,13 @@ async fn person(
         // Monitors and staff without a health role see that health events happened, not
         // what they found.
         if let Some(events) = value.get_mut("events").and_then(Value::as_array_mut) {
-            for e in events {
-                let kind = e["event"]["type"].as_str().unwrap_or_default().to_owned();
-                if kind.starts_with("health.") {
-                    e["event"] = json!({ "type": kind, "at": e["event"]["at"].clone(), "redacted": "clinical detail" });
+            for (e, typed) in events.iter_mut().zip(&file.events) {
+                if typed.event.is_clinical() {
+                    e["event"] = json!({
+                        "type": typed.event.type_name(),
+                        "at": typed.event.at(),
+                        "redacted": "clinical detail",
+                    });
                 }
             }
         }
@@ -270,8 +278,7 @@ async fn population(
         .await?;
     // A facility-scoped user sees their facilities only.
     if !scope.is_empty() {
-        p.facilities
-            .retain(|f| scope.iter().any(|s| s.as_str() == f.facility));
+        p.facilities.retain(|f| scoped(&scope, Some(&f.facility)));
         p.total = p.facilities.iter().map(|f| f.held).sum();
         p.in_transit = 0;
     }
@@ -324,13 +331,7 @@ async fn findings(
         .with_store(move |store| Ok(store.findings(at, &filter)?))
         .await?;
     // A facility-scoped user sees the findings of their facilities only.
-    if !scope.is_empty() {
-        f.retain(|x| {
-            x.facility
-                .as_deref()
-                .is_some_and(|fac| scope.iter().any(|s| s.as_str() == fac))
-        });
-    }
+    f.retain(|x| scoped(&scope, x.facility.as_deref()));
     Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
 }
 
