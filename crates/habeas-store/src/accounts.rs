@@ -496,29 +496,3 @@ fn write_batch(conn: &rusqlite::Connection, batch: &[AccessRecord]) -> Result<()
         }
     }
 }
-
-/// Keeps WAL checkpoints off the writers' path in a server: a background thread copies the
-/// WAL back into the database five times a second (PASSIVE: it never blocks a writer), and
-/// the store's own automatic checkpoint is brought back to SQLite's small default (1,000
-/// pages, from the 16,384 that suits bulk apply), so when a commit does run one there is
-/// little left to copy, and the WAL still starts over regularly.
-pub fn start_background_checkpoints(store: &crate::Store) -> Result<(), StoreError> {
-    store
-        .conn
-        .execute_batch("PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;")?;
-    let conn = rusqlite::Connection::open_with_flags(
-        store.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    std::thread::Builder::new()
-        .name("habeas-wal-checkpoint".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    eprintln!("habeas: background WAL checkpoint failed: {e}");
-                }
-            }
-        })?;
-    Ok(())
-}

@@ -12,9 +12,7 @@ mod queries;
 mod schema;
 mod store;
 
-pub use accounts::{
-    AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User, start_background_checkpoints,
-};
+pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use error::StoreError;
 pub use findings::FindingsFilter;
 pub use log::{Problem, VerifyReport};
@@ -22,4 +20,7 @@ pub use queries::{
     FacilityPopulation, FileEvent, PersonFile, PersonHit, Population, UnitPopulation,
 };
 pub use schema::{SCHEMA_VERSION, STATE_TABLES};
-pub use store::{LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes};
+pub use store::{
+    LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
+    start_background_checkpoints,
+};
