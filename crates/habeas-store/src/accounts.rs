@@ -5,13 +5,13 @@
 
 use std::sync::OnceLock;
 
+use crate::db::{Conn, OptionalExtension, Row, params};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use habeas_domain::authz::Role;
 use habeas_domain::{FacilityCode, RegisterNo};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -127,7 +127,7 @@ fn corrupt(table: &'static str, key: &str, detail: impl ToString) -> StoreError 
 }
 
 /// A `users` row read with [`USER_COLUMNS`].
-fn user_from_row(row: &rusqlite::Row<'_>) -> Result<Result<User, StoreError>, rusqlite::Error> {
+fn user_from_row(row: &Row<'_>) -> Result<Result<User, StoreError>, StoreError> {
     let name: String = row.get(0)?;
     let role: String = row.get(1)?;
     let facilities: String = row.get(2)?;
@@ -246,7 +246,7 @@ impl Store {
         }
         let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()?));
         self.conn.execute(
-            "INSERT INTO tokens (hash, user, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO tokens (hash, \"user\", created_at) VALUES (?1, ?2, ?3)",
             params![&token_hash(&token)[..], name, self.now().to_string()],
         )?;
         Ok(token)
@@ -258,7 +258,7 @@ impl Store {
             return Ok(None);
         }
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM tokens JOIN users ON users.name = tokens.user
+            "SELECT {USER_COLUMNS} FROM tokens JOIN users ON users.name = tokens.\"user\"
              WHERE tokens.hash = ?1 AND users.disabled = 0"
         ))?;
         let user = stmt
@@ -281,7 +281,7 @@ impl Store {
             .as_microsecond()
             .saturating_add(i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX));
         self.conn.execute(
-            "INSERT INTO sessions (hash, user, csrf, expires_us) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (hash, \"user\", csrf, expires_us) VALUES (?1, ?2, ?3, ?4)",
             params![&token_hash(&id)[..], name, csrf, expires],
         )?;
         Ok((id, csrf))
@@ -291,7 +291,7 @@ impl Store {
     /// is disabled.
     pub fn session_user(&self, id: &str) -> Result<Option<(User, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS}, sessions.csrf FROM sessions JOIN users ON users.name = sessions.user
+            "SELECT {USER_COLUMNS}, sessions.csrf FROM sessions JOIN users ON users.name = sessions.\"user\"
              WHERE sessions.hash = ?1 AND users.disabled = 0 AND sessions.expires_us > ?2"
         ))?;
         let found = stmt
@@ -357,7 +357,7 @@ impl Store {
     pub fn access_log(&self, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, at, user, register_no, what FROM access_log ORDER BY id DESC LIMIT ?1",
+            "SELECT id, at, \"user\", register_no, what FROM access_log ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit], |r| {
             Ok((
@@ -412,14 +412,12 @@ enum Message {
 }
 
 impl AccessLogger {
-    /// Opens a second connection to the register at `path` and starts the writer thread.
-    pub fn start(path: &std::path::Path) -> Result<AccessLogger, StoreError> {
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+    /// Opens a second connection to the store's register and starts the writer thread.
+    pub fn start(store: &Store) -> Result<AccessLogger, StoreError> {
+        let conn = store.conn.reopen(&store.path)?;
+        if let Some(c) = conn.sqlite() {
+            c.execute_batch("PRAGMA synchronous=NORMAL")?;
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(65_536);
         std::thread::Builder::new()
             .name("habeas-access-log".into())
@@ -472,16 +470,16 @@ impl AccessLogger {
 }
 
 /// The one statement that writes the access log.
-fn insert_access(conn: &rusqlite::Connection, r: &AccessRecord) -> Result<(), rusqlite::Error> {
+fn insert_access(conn: &Conn, r: &AccessRecord) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO access_log (at, user, register_no, what) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO access_log (at, \"user\", register_no, what) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![r.at.to_string(), r.user, r.register_no, r.what])?;
     Ok(())
 }
 
-fn write_batch(conn: &rusqlite::Connection, batch: &[AccessRecord]) -> Result<(), rusqlite::Error> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+fn write_batch(conn: &Conn, batch: &[AccessRecord]) -> Result<(), StoreError> {
+    conn.begin_write()?;
     let result = (|| {
         for r in batch {
             insert_access(conn, r)?;

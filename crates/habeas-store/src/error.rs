@@ -21,6 +21,10 @@ pub enum StoreError {
     BadOrigin { origin: String, detail: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(String),
+    #[error("database error: the query returned no rows")]
+    NoRows,
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// Stored data that does not parse: the register was changed behind its back.
@@ -60,8 +64,20 @@ pub enum StoreError {
     UserDisabled { name: String },
     #[error("password: {detail}")]
     BadPassword { detail: String },
+    #[error("copy refused: {detail}")]
+    Copy { detail: String },
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        // The server's own message (e.g. a trigger's) says more than the client's summary.
+        StoreError::Postgres(match e.as_db_error() {
+            Some(db) => db.message().to_owned(),
+            None => e.to_string(),
+        })
+    }
 }
 
 impl<E: std::error::Error> From<habeas_ledger::LedgerError<E>> for StoreError {

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use crate::db::{OptionalExtension, Rows, params};
 use habeas_domain::checks::*;
 use habeas_domain::model::{LegalStatus, NotifyTo};
 use habeas_domain::*;
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -106,15 +106,17 @@ impl Store {
     ) -> Result<Vec<Finding>, StoreError> {
         self.check_not_damaged()?;
         let at = at.unwrap_or_else(|| self.now());
-        self.conn.execute_batch("BEGIN")?;
+        self.conn.begin_read()?;
         let known = if filter.known_now {
             self.now().max(at)
         } else {
             at
         };
         let snapshot = self.snapshot(at, known, None);
-        self.conn.execute_batch("COMMIT")?;
+        // The snapshot's error first: it is the cause of a failed COMMIT.
+        let end = self.conn.execute_batch("COMMIT");
         let snapshot = snapshot?;
+        end?;
         let mut findings = evaluate(&snapshot);
         if let Some(check) = &filter.check {
             findings.retain(|f| f.check == check);
@@ -354,7 +356,7 @@ impl Store {
         const BLOCK: usize = 8192;
         let mut out = Vec::new();
         let mut raw: Vec<(String, String)> = Vec::with_capacity(BLOCK);
-        let mut read = |rows: &mut rusqlite::Rows<'_>| -> Result<(), StoreError> {
+        let mut read = |rows: &mut Rows<'_>| -> Result<(), StoreError> {
             while let Some(row) = rows.next()? {
                 raw.push((row.get(0)?, row.get(1)?));
                 if raw.len() == BLOCK {
@@ -478,8 +480,7 @@ impl Store {
         before: i64,
         k: i64,
     ) -> Result<Option<(Timestamp, u64)>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .prepare_cached(
                 "SELECT at_us, seq FROM contacts WHERE register_no = ?1 AND at_us <= ?2 AND recorded_us <= ?3
                  AND kind IN ('family_visit', 'call', 'letter') ORDER BY at_us DESC LIMIT 1",
@@ -487,7 +488,7 @@ impl Store {
             .query_row(params![r.as_str(), before, k], |row| {
                 Ok((ts(row.get(0)?), seq_of(row.get(1)?)))
             })
-            .optional()?)
+            .optional()
     }
 
     /// Notifications about one person from `from` on.
@@ -542,7 +543,7 @@ impl Store {
                        UNION ALL SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us > ?2
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
                        UNION ALL SELECT 1 FROM stays WHERE unit = ?1 AND until_us <= ?2 AND until_recorded_us > ?3
-                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3)",
+                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3) AS unit_stays",
                 )?
                 .query_row(params![key, at_us, k], |r| r.get(0))?;
             s.roll_counts.push(RollCount {

@@ -1,18 +1,22 @@
-//! habeas-store: the register's persistence. One Store API (SQLite now; PostgreSQL to come
-//! behind the same calls): commands go through `habeas_domain::decide`, and their events, the
+//! habeas-store: the register's persistence. One Store API over SQLite and PostgreSQL (the
+//! seam is `db.rs`): commands go through `habeas_domain::decide`, and their events, the
 //! leaves and tree hashes, the current-state tables and a signed checkpoint are written in one
 //! transaction. The events, tree and checkpoint tables refuse UPDATE and DELETE by trigger.
 
 mod accounts;
+mod copy;
+mod db;
 mod error;
 mod findings;
 mod log;
 mod project;
 mod queries;
 mod schema;
+mod schema_pg;
 mod store;
 
 pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
+pub use db::DbLocation;
 pub use error::StoreError;
 pub use findings::FindingsFilter;
 pub use log::{Problem, VerifyReport};

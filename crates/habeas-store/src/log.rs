@@ -1,12 +1,12 @@
 //! The log seen from outside: leaves, signed checkpoints, proofs in C2SP formats, and the
 //! verification of everything the register stores against everything it signed.
 
+use crate::db::{OptionalExtension, params};
 use habeas_domain::Recorded;
 use habeas_ledger::{
     Checkpoint, Frontier, Hash, InclusionReceipt, WitnessRequest, consistency_proof,
     inclusion_proof, leaf_hash,
 };
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -151,10 +151,13 @@ impl Store {
     /// Everything is read in one read transaction: a writer committing meanwhile cannot make
     /// a healthy register look broken.
     pub fn verify(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
-        self.conn.execute_batch("BEGIN")?;
+        self.conn.begin_read()?;
         let result = self.verify_snapshot(external);
-        self.conn.execute_batch("COMMIT")?;
-        result
+        // The verification's error first: it is the cause of a failed COMMIT.
+        let end = self.conn.execute_batch("COMMIT");
+        let report = result?;
+        end?;
+        Ok(report)
     }
 
     fn verify_snapshot(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
@@ -291,12 +294,7 @@ impl Store {
             let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
             // Read as bytes: a record changed into a blob or invalid UTF-8 is a finding of
             // this event, not an error of the whole verification.
-            let record_bytes: Vec<u8> = match row.get_ref(1)? {
-                rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
-                    b.to_vec()
-                }
-                _ => Vec::new(),
-            };
+            let record_bytes: Vec<u8> = row.get_bytes(1)?;
             let salt: Vec<u8> = row.get(2)?;
             let leaf: Vec<u8> = row.get(3)?;
             if seq != expected {

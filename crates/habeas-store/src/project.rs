@@ -2,8 +2,8 @@
 //! departure and death, written in the transaction that logs the event (and again by
 //! `rebuild`). No rule is decided here; rows only restate the event.
 
+use crate::db::{Conn as Connection, params};
 use habeas_domain::*;
-use rusqlite::{Connection, params};
 
 use crate::error::StoreError;
 use crate::store::to_i64;

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::{Row, params};
 use habeas_domain::*;
 use jiff::Timestamp;
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -235,7 +235,7 @@ pub struct PersonHit {
 
 /// A `PersonHit` from the columns register_no, given_names, family_names, date_of_birth,
 /// status, facility, cell.
-fn person_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonHit> {
+fn person_hit(r: &Row<'_>) -> Result<PersonHit, StoreError> {
     Ok(PersonHit {
         register_no: r.get(0)?,
         given_names: r.get(1)?,
@@ -268,7 +268,7 @@ impl Store {
             params![q, format!("{escaped}%"), i64::try_from(limit).unwrap_or(50)],
             person_hit,
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The person with exactly these family names and date of birth, if exactly one.
@@ -279,10 +279,10 @@ impl Store {
     ) -> Result<Vec<PersonHit>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT register_no, given_names, family_names, date_of_birth, status, facility, cell
-             FROM persons WHERE family_names = ?1 COLLATE NOCASE AND date_of_birth = ?2 LIMIT 2",
+             FROM persons WHERE lower(family_names) = lower(?1) AND date_of_birth = ?2 LIMIT 2",
         )?;
         let rows = stmt.query_map(params![family_names, date_of_birth], person_hit)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 }
 

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use habeas_domain::*;
 use habeas_ledger::{Checkpoint, Frontier, Hash, HashReader, Signer, Verifier, leaf_hash};
 use jiff::Timestamp;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::db::{Conn, DbLocation, OptionalExtension, params};
 use crate::error::StoreError;
 use crate::schema;
 
@@ -45,11 +45,11 @@ pub struct SignedCheckpoint {
 pub const STORED_MIN_LEVEL: u8 = 4;
 
 /// Reads tree hashes for the ledger's proofs: stored ones from `tree`, low ones from leaves.
-pub(crate) struct SqlTree<'c>(pub &'c Connection);
+pub(crate) struct SqlTree<'c>(pub &'c Conn);
 
 impl HashReader for SqlTree<'_> {
-    type Error = rusqlite::Error;
-    fn read_hash(&self, level: u8, index: u64) -> Result<Hash, rusqlite::Error> {
+    type Error = StoreError;
+    fn read_hash(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
         if level < STORED_MIN_LEVEL {
             return self.subtree_from_leaves(level, index);
         }
@@ -58,22 +58,17 @@ impl HashReader for SqlTree<'_> {
             .prepare_cached("SELECT hash FROM tree WHERE level = ?1 AND idx = ?2")?;
         let blob: Vec<u8> = stmt.query_row(params![level, to_i64(index)], |r| r.get(0))?;
         Hash::try_from(blob.as_slice()).map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(
-                2,
-                rusqlite::types::Type::Blob,
-                format!(
-                    "tree hash ({level}, {index}) is {} bytes, not 32",
-                    blob.len()
-                )
-                .into(),
-            )
+            StoreError::Ledger(format!(
+                "tree hash ({level}, {index}) is {} bytes, not 32",
+                blob.len()
+            ))
         })
     }
 }
 
 impl SqlTree<'_> {
     /// The hash of the full subtree (level, index), computed from its 2^level stored leaves.
-    fn subtree_from_leaves(&self, level: u8, index: u64) -> Result<Hash, rusqlite::Error> {
+    fn subtree_from_leaves(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
         let width = 1u64 << level;
         let first = index << level;
         let mut stmt = self
@@ -87,7 +82,7 @@ impl SqlTree<'_> {
             level_hashes.push(leaf_hash(&leaf?));
         }
         if level_hashes.len() as u64 != width {
-            return Err(rusqlite::Error::QueryReturnedNoRows);
+            return Err(StoreError::NoRows);
         }
         while level_hashes.len() > 1 {
             level_hashes = level_hashes
@@ -103,10 +98,13 @@ pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// A register on SQLite.
+/// A register, on SQLite or PostgreSQL (`crate::db` is the seam between them).
 pub struct Store {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Conn,
+    /// The register's name in messages: the file, or the URL without its password.
     pub(crate) path: PathBuf,
+    pub(crate) location: DbLocation,
+    key_file: PathBuf,
     signer: Signer,
     pub(crate) origin: String,
     frontier: Frontier,
@@ -182,99 +180,171 @@ impl Store {
     /// Creates a new register at `path` with a new signing key beside it (`PATH.key`, mode
     /// 0600). The origin names the log in every checkpoint (e.g. `example.org/habeas/sv`).
     pub fn create(path: &Path, origin: &str) -> Result<Store, StoreError> {
+        let location = DbLocation::Sqlite(path.to_owned());
+        Store::create_at(&location, &key_path(path), origin)
+    }
+
+    /// Opens an existing SQLite register, with its key beside it; never creates one.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_at(&DbLocation::Sqlite(path.to_owned()), &key_path(path))
+    }
+
+    /// Creates a new register at `location` with a new signing key written to `key_file`
+    /// (mode 0600; it must not exist). A PostgreSQL database must exist and hold no register.
+    pub fn create_at(
+        location: &DbLocation,
+        key_file: &Path,
+        origin: &str,
+    ) -> Result<Store, StoreError> {
         habeas_ledger::validate_key_name(origin).map_err(|e| StoreError::BadOrigin {
             origin: origin.to_owned(),
             detail: e.to_string(),
         })?;
-        let key_file = key_path(path);
-        if path.exists() {
-            return Err(StoreError::AlreadyExists {
-                path: path.to_owned(),
-            });
-        }
-        if key_file.exists() {
-            return Err(StoreError::AlreadyExists { path: key_file });
-        }
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| StoreError::Random(e.to_string()))?;
         let signer = Signer::from_seed(origin, seed).map_err(|e| StoreError::BadOrigin {
             origin: origin.to_owned(),
             detail: e.to_string(),
         })?;
-        write_private_key(&key_file, &signer.to_private_key())?;
+        Store::create_with_key(location, key_file, &signer, true)
+    }
 
-        let conn = Connection::open(path)?;
-        configure(&conn)?;
+    /// Creates the register's tables and meta rows for `signer`; with `write_key`, writes the
+    /// key to `key_file` first (and removes it again if the register cannot be created).
+    pub(crate) fn create_with_key(
+        location: &DbLocation,
+        key_file: &Path,
+        signer: &Signer,
+        write_key: bool,
+    ) -> Result<Store, StoreError> {
+        let name = location.display_name();
+        if let DbLocation::Sqlite(path) = location
+            && path.exists()
+        {
+            return Err(StoreError::AlreadyExists { path: name });
+        }
+        if write_key && key_file.exists() {
+            return Err(StoreError::AlreadyExists {
+                path: key_file.to_owned(),
+            });
+        }
+        let conn = match location {
+            DbLocation::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path)?;
+                configure(&conn)?;
+                Conn::Sqlite(conn)
+            }
+            DbLocation::Postgres(url) => {
+                let conn = Conn::open_pg(url)?;
+                if pg_has_register(&conn)? {
+                    return Err(StoreError::AlreadyExists { path: name });
+                }
+                conn
+            }
+        };
+        if write_key {
+            write_private_key(key_file, &signer.to_private_key())?;
+        }
         let result = (|| -> Result<(), StoreError> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            conn.execute_batch(schema::CREATE)?;
+            conn.begin_log()?;
+            match &conn {
+                Conn::Sqlite(_) => conn.execute_batch(schema::CREATE)?,
+                Conn::Pg(_) => {
+                    conn.execute_batch(crate::schema_pg::MIGRATIONS_TABLE)?;
+                    for m in crate::schema_pg::MIGRATIONS {
+                        apply_pg_migration(&conn, m)?;
+                    }
+                }
+            }
             let mut ins = conn.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
             ins.execute(params!["format", schema::FORMAT])?;
-            ins.execute(params!["schema_version", schema::SCHEMA_VERSION])?;
-            ins.execute(params!["origin", origin])?;
+            if !conn.is_postgres() {
+                ins.execute(params!["schema_version", schema::SCHEMA_VERSION])?;
+            }
+            ins.execute(params!["origin", signer.name()])?;
             ins.execute(params!["verifier_key", signer.verifier_key()])?;
             drop(ins);
             conn.execute_batch("COMMIT")?;
             Ok(())
         })();
         if let Err(e) = result {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
             drop(conn);
-            let _ = std::fs::remove_file(path);
-            let _ = std::fs::remove_file(&key_file);
+            if let DbLocation::Sqlite(path) = location {
+                let _ = std::fs::remove_file(path);
+            }
+            if write_key {
+                let _ = std::fs::remove_file(key_file);
+            }
             return Err(e);
         }
         drop(conn);
-        Store::open(path)
+        Store::open_at(location, key_file)
     }
 
-    /// Opens an existing register; never creates one.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::NotFound {
-                path: path.to_owned(),
-            });
-        }
+    /// Opens an existing register with its signing key from `key_file`; never creates one.
+    /// A PostgreSQL register missing migrations of this build gets them first.
+    pub fn open_at(location: &DbLocation, key_file: &Path) -> Result<Store, StoreError> {
+        let path = location.display_name();
         let not_register = |detail: String| StoreError::NotARegister {
-            path: path.to_owned(),
+            path: path.clone(),
             detail,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| not_register(e.to_string()))?;
+        let conn = match location {
+            DbLocation::Sqlite(file) => {
+                if !file.exists() {
+                    return Err(StoreError::NotFound { path });
+                }
+                Conn::open_sqlite(file).map_err(|e| not_register(e.to_string()))?
+            }
+            DbLocation::Postgres(url) => {
+                let conn = Conn::open_pg(url)?;
+                if !pg_has_register(&conn)? {
+                    return Err(StoreError::NotFound { path });
+                }
+                conn
+            }
+        };
         let meta = read_meta(&conn).map_err(|e| not_register(e.to_string()))?;
         if meta.get("format").map(String::as_str) != Some(schema::FORMAT) {
             return Err(not_register("it has no habeas meta table".into()));
         }
-        let version = meta.get("schema_version").cloned().unwrap_or_default();
-        if version != schema::SCHEMA_VERSION {
-            return Err(StoreError::WrongVersion {
-                path: path.to_owned(),
-                found: version,
-                expected: schema::SCHEMA_VERSION,
-            });
+        match &conn {
+            Conn::Sqlite(c) => {
+                let version = meta.get("schema_version").cloned().unwrap_or_default();
+                if version != schema::SCHEMA_VERSION {
+                    return Err(StoreError::WrongVersion {
+                        path,
+                        found: version,
+                        expected: schema::SCHEMA_VERSION,
+                    });
+                }
+                configure(c)?;
+            }
+            Conn::Pg(_) => migrate_pg(&conn, &path)?,
         }
-        configure(&conn)?;
         let origin = meta.get("origin").cloned().unwrap_or_default();
-        let key_file = key_path(path);
-        let key_text = std::fs::read_to_string(&key_file).map_err(|e| StoreError::Key {
-            path: key_file.clone(),
+        let key_text = std::fs::read_to_string(key_file).map_err(|e| StoreError::Key {
+            path: key_file.to_owned(),
             detail: e.to_string(),
         })?;
         let signer = Signer::from_private_key(key_text.trim()).map_err(|e| StoreError::Key {
-            path: key_file.clone(),
+            path: key_file.to_owned(),
             detail: e.to_string(),
         })?;
         if Some(&signer.verifier_key()) != meta.get("verifier_key") || signer.name() != origin {
             return Err(StoreError::Key {
-                path: key_file,
+                path: key_file.to_owned(),
                 detail: "this key is not the register's signing key".into(),
             });
         }
         let mut store = Store {
             conn,
-            path: path.to_owned(),
+            path,
+            location: location.clone(),
+            key_file: key_file.to_owned(),
             signer,
             origin,
             frontier: Frontier::empty(),
@@ -291,6 +361,21 @@ impl Store {
         };
         store.reload()?;
         Ok(store)
+    }
+
+    /// Where the register lives.
+    pub fn location(&self) -> &DbLocation {
+        &self.location
+    }
+
+    /// The signing key's file.
+    pub fn key_file(&self) -> &Path {
+        &self.key_file
+    }
+
+    /// The signing key, for `copy` to hand the same key to the copy.
+    pub(crate) fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
@@ -469,7 +554,7 @@ impl Store {
     /// appended since we last looked, the caches are reloaded first, so this store can never
     /// fork the tree.
     pub fn begin(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.begin_log()?;
         self.in_tx = true;
         let size = match stored_log_size(&self.conn) {
             Ok(s) => s,
@@ -715,14 +800,18 @@ impl Store {
         let c = &self.conn;
         for code in &dirty.facilities {
             if let Some(f) = self.state.facilities.get(code) {
-                c.prepare_cached("INSERT OR REPLACE INTO facilities (code, data) VALUES (?1, ?2)")?
-                    .execute(params![code.as_str(), to_json(f)])?;
+                c.prepare_cached(
+                    "INSERT INTO facilities (code, data) VALUES (?1, ?2)
+                     ON CONFLICT (code) DO UPDATE SET data = excluded.data",
+                )?
+                .execute(params![code.as_str(), to_json(f)])?;
             }
         }
         for path in &dirty.units {
             if let Some(u) = self.state.units.get(path) {
                 c.prepare_cached(
-                    "INSERT OR REPLACE INTO units (path, facility, data) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO units (path, facility, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (path) DO UPDATE SET facility = excluded.facility, data = excluded.data",
                 )?
                 .execute(params![
                     path.to_string(),
@@ -734,8 +823,11 @@ impl Store {
         for path in &dirty.cells {
             if let Some(cell) = self.state.cells.get(path) {
                 c.prepare_cached(
-                    "INSERT OR REPLACE INTO cells (path, facility, unit, places, beds, area_m2, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO cells (path, facility, unit, places, beds, area_m2, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (path) DO UPDATE SET facility = excluded.facility,
+                     unit = excluded.unit, places = excluded.places, beds = excluded.beds,
+                     area_m2 = excluded.area_m2, data = excluded.data",
                 )?
                 .execute(params![
                     path.to_string(),
@@ -750,26 +842,36 @@ impl Store {
         }
         for id in &dirty.court_orders {
             if let Some(o) = self.state.court_orders.get(id) {
-                c.prepare_cached("INSERT OR REPLACE INTO court_orders (id, data) VALUES (?1, ?2)")?
-                    .execute(params![id.as_str(), to_json(o)])?;
+                c.prepare_cached(
+                    "INSERT INTO court_orders (id, data) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                )?
+                .execute(params![id.as_str(), to_json(o)])?;
             }
         }
         for id in &dirty.agreements {
             if let Some(a) = self.state.agreements.get(id) {
-                c.prepare_cached("INSERT OR REPLACE INTO agreements (id, data) VALUES (?1, ?2)")?
-                    .execute(params![id.as_str(), to_json(a)])?;
+                c.prepare_cached(
+                    "INSERT INTO agreements (id, data) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                )?
+                .execute(params![id.as_str(), to_json(a)])?;
             }
         }
         for id in &dirty.transfers {
             if let Some(t) = self.state.transfers.get(id) {
-                c.prepare_cached("INSERT OR REPLACE INTO transfers (id, data) VALUES (?1, ?2)")?
-                    .execute(params![id.as_str(), to_json(t)])?;
+                c.prepare_cached(
+                    "INSERT INTO transfers (id, data) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                )?
+                .execute(params![id.as_str(), to_json(t)])?;
             }
         }
         for id in &dirty.health_requests {
             if let Some(r) = self.state.health_requests.get(id) {
                 c.prepare_cached(
-                    "INSERT OR REPLACE INTO health_requests (request, register_no, data) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO health_requests (request, register_no, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (request) DO UPDATE SET register_no = excluded.register_no, data = excluded.data",
                 )?
                 .execute(params![id.as_str(), r.register_no.as_str(), to_json(r)])?;
             }
@@ -791,7 +893,7 @@ impl Store {
     /// (DESIGN §1, principle 3). Returns the number of events replayed.
     pub fn rebuild(&mut self) -> Result<u64, StoreError> {
         // Not `begin`: that loads the current-state tables, which may be what is broken.
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.begin_log()?;
         self.in_tx = true;
         if let Err(e) = self.load_head() {
             self.rollback()?;
@@ -872,11 +974,13 @@ impl Store {
 /// pages, from the 16,384 that suits bulk apply), so when a commit does run one there is
 /// little left to copy, and the WAL still starts over regularly.
 pub fn start_background_checkpoints(store: &Store) -> Result<(), StoreError> {
-    store
-        .conn
-        .execute_batch("PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;")?;
+    // PostgreSQL checkpoints its own WAL.
+    let (Some(own), DbLocation::Sqlite(path)) = (store.conn.sqlite(), store.location()) else {
+        return Ok(());
+    };
+    own.execute_batch("PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;")?;
     let conn = rusqlite::Connection::open_with_flags(
-        store.path(),
+        path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     std::thread::Builder::new()
@@ -892,7 +996,7 @@ pub fn start_background_checkpoints(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // WAL + synchronous=FULL: a committed batch survives a crash or power loss.
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -907,20 +1011,79 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn read_meta(conn: &Connection) -> Result<HashMap<String, String>, rusqlite::Error> {
+fn read_meta(conn: &Conn) -> Result<HashMap<String, String>, StoreError> {
     let mut stmt = conn.prepare("SELECT key, value FROM meta")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
-pub(crate) fn stored_log_size(conn: &Connection) -> Result<u64, StoreError> {
+/// Whether the PostgreSQL database holds a register (its `meta` table).
+fn pg_has_register(conn: &Conn) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT count(*) FROM information_schema.tables
+         WHERE table_schema = current_schema() AND table_name = 'meta'",
+        [],
+        |r| Ok(r.get::<_, i64>(0)? > 0),
+    )
+}
+
+fn apply_pg_migration(conn: &Conn, m: &crate::schema_pg::Migration) -> Result<(), StoreError> {
+    conn.execute_batch(m.sql)?;
+    conn.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+        params![m.version, Timestamp::now().to_string()],
+    )?;
+    Ok(())
+}
+
+/// Applies the migrations this build has and the register lacks, in one transaction under
+/// the log's lock (so two processes opening an old register do not both migrate it);
+/// refuses a register migrated by a newer build.
+fn migrate_pg(conn: &Conn, path: &Path) -> Result<(), StoreError> {
+    let applied = |conn: &Conn| -> Result<u32, StoreError> {
+        conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+    };
+    let latest = crate::schema_pg::latest();
+    let found = applied(conn)?;
+    if found == latest {
+        return Ok(());
+    }
+    if found > latest {
+        return Err(StoreError::WrongVersion {
+            path: path.to_owned(),
+            found: found.to_string(),
+            expected: crate::schema_pg::LATEST_NAME,
+        });
+    }
+    conn.begin_log()?;
+    let result = (|| {
+        let found = applied(conn)?;
+        for m in crate::schema_pg::MIGRATIONS
+            .iter()
+            .filter(|m| m.version > found)
+        {
+            apply_pg_migration(conn, m)?;
+        }
+        conn.execute_batch("COMMIT")
+    })();
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result
+}
+
+pub(crate) fn stored_log_size(conn: &Conn) -> Result<u64, StoreError> {
     let max: Option<i64> = conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
     Ok(max.map_or(0, |m| u64::try_from(m).unwrap_or(0) + 1))
 }
 
 /// The person as the `persons` table holds them.
 pub(crate) fn read_person(
-    conn: &Connection,
+    conn: &Conn,
     register_no: &RegisterNo,
 ) -> Result<Option<Person>, StoreError> {
     let data: Option<String> = conn
@@ -939,7 +1102,7 @@ pub(crate) fn read_person(
 
 /// Every entity of a small current-state table (`key`, `data` columns).
 fn load_all<T: serde::de::DeserializeOwned>(
-    conn: &Connection,
+    conn: &Conn,
     table: &'static str,
     key: &str,
     mut f: impl FnMut(T),
@@ -964,12 +1127,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 /// Writes a person's row and the stays from the last saved one on (it may have been closed).
 /// Returns the number of stays now saved.
-fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usize, StoreError> {
+fn write_person(conn: &Conn, person: &Person, saved: usize) -> Result<usize, StoreError> {
     let w = person.whereabouts();
     let id = person.identity.as_ref();
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO persons (register_no, status, facility, unit, cell, since_us,
-         family_names, given_names, date_of_birth, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO persons (register_no, status, facility, unit, cell, since_us,
+         family_names, given_names, date_of_birth, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (register_no) DO UPDATE SET status = excluded.status,
+         facility = excluded.facility, unit = excluded.unit, cell = excluded.cell,
+         since_us = excluded.since_us, family_names = excluded.family_names,
+         given_names = excluded.given_names, date_of_birth = excluded.date_of_birth,
+         data = excluded.data",
     )?
     .execute(params![
         person.register_no.as_str(),
@@ -985,9 +1153,14 @@ fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usiz
     ])?;
     let mut idx = 0usize;
     let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO stays (register_no, idx, episode, status, facility, unit, cell,
+        "INSERT INTO stays (register_no, idx, episode, status, facility, unit, cell,
          from_us, until_us, seq, recorded_us, until_recorded_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (register_no, idx) DO UPDATE SET episode = excluded.episode,
+         status = excluded.status, facility = excluded.facility, unit = excluded.unit,
+         cell = excluded.cell, from_us = excluded.from_us, until_us = excluded.until_us,
+         seq = excluded.seq, recorded_us = excluded.recorded_us,
+         until_recorded_us = excluded.until_recorded_us",
     )?;
     for episode in &person.episodes {
         for stay in &episode.stays {

@@ -3,27 +3,218 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use habeas_domain::{RegisterNo, Submission};
 use habeas_ledger::{
     Checkpoint, InclusionReceipt, WitnessRequest, leaf_hash, verify_consistency, verify_inclusion,
 };
-use habeas_store::{STATE_TABLES, Store};
+use habeas_store::{DbLocation, STATE_TABLES, Store};
 use jiff::Timestamp;
 use proptest::prelude::*;
-use rusqlite::Connection;
 
 fn now() -> Timestamp {
     "2026-01-01T00:00:00Z".parse().unwrap()
 }
 
-fn new_store(dir: &Path) -> (Store, PathBuf) {
-    let path = dir.join("register.db");
-    let mut store = Store::create(&path, "example.org/habeas/test").unwrap();
-    store.set_clock(now);
-    (store, path)
+// --- the two backends -------------------------------------------------------------------------
+
+/// Every conformance test runs once per backend (the `sqlite` and `postgres` modules below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
+
+/// The PostgreSQL server the tests use: `HABEAS_TEST_PG`, else the CI server's `test`
+/// database. Each test creates a database of its own from it and drops it at the end.
+fn admin_url() -> String {
+    std::env::var("HABEAS_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn admin() -> ::postgres::Client {
+    let url = admin_url();
+    ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {url} is unreachable ({e}): the PostgreSQL conformance tests fail rather than skip; start it (.ci/run does) or set HABEAS_TEST_PG"
+        )
+    })
+}
+
+/// A fresh, empty place for one register: a temporary folder, and for PostgreSQL a new
+/// database `habeas_t_<random>` (dropped with this value). The key lives in the folder.
+pub struct Db {
+    pub backend: Backend,
+    pub location: DbLocation,
+    pub key: PathBuf,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl Db {
+    pub fn new(backend: Backend) -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("register.db");
+                Db {
+                    backend,
+                    key: habeas_store::key_path(&path),
+                    location: DbLocation::Sqlite(path),
+                    dir,
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let mut r = [0u8; 8];
+                getrandom::fill(&mut r).unwrap();
+                let name = format!("habeas_t_{:016x}", u64::from_le_bytes(r));
+                admin()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let base = admin_url();
+                let base = &base[..base.rfind('/').unwrap()];
+                Db {
+                    backend,
+                    key: dir.path().join("register.key"),
+                    location: DbLocation::Postgres(format!("{base}/{name}")),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn create_with(&self, origin: &str) -> Store {
+        let mut store = Store::create_at(&self.location, &self.key, origin).unwrap();
+        store.set_clock(now);
+        store
+    }
+
+    pub fn create(&self) -> Store {
+        self.create_with("example.org/habeas/test")
+    }
+
+    pub fn open(&self) -> Store {
+        Store::open_at(&self.location, &self.key).unwrap()
+    }
+
+    /// Runs SQL straight on the database, as someone with access to it but not to the key.
+    pub fn raw(&self, sql: &str) -> Result<(), String> {
+        match &self.location {
+            DbLocation::Sqlite(p) => rusqlite::Connection::open(p)
+                .unwrap()
+                .execute_batch(sql)
+                .map_err(|e| e.to_string()),
+            DbLocation::Postgres(url) => ::postgres::Client::connect(url, ::postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+                }),
+        }
+    }
+
+    /// The first column of every row, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match &self.location {
+            DbLocation::Sqlite(p) => {
+                let conn = rusqlite::Connection::open(p).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(0)? {
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        other => format!("{other:?}"),
+                    })
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            DbLocation::Postgres(url) => ::postgres::Client::connect(url, ::postgres::NoTls)
+                .unwrap()
+                .simple_query(sql)
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    ::postgres::SimpleQueryMessage::Row(r) => {
+                        Some(r.get(0).unwrap_or("").to_owned())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Changes rows of append-only tables behind the register's back: the triggers are
+    /// dropped (SQLite) or disabled (PostgreSQL) first, as the database's owner could.
+    pub fn tamper(&self, tables: &[&str], sql: &str) {
+        let mut script = String::new();
+        for t in tables {
+            match self.backend {
+                Backend::Sqlite => script.push_str(&format!(
+                    "DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"
+                )),
+                Backend::Postgres => {
+                    script.push_str(&format!("ALTER TABLE {t} DISABLE TRIGGER USER;"))
+                }
+            }
+        }
+        script.push_str(sql);
+        self.raw(&script).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// `n` zero bytes as an SQL literal of this backend.
+    pub fn zeros(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("zeroblob({n})"),
+            Backend::Postgres => format!("'\\x{}'::bytea", "00".repeat(n)),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            let _ = admin().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Each test below is a function of the backend; this runs it on both.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(super::Backend::Postgres) } )*
+        }
+    };
+}
+
+conformance!(
+    refused_command_changes_nothing_and_atomic_batch_rolls_back,
+    transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded,
+    log_tables_refuse_update_and_delete,
+    proofs_verify_against_the_signed_checkpoints,
+    the_checks_example_triggers_every_check_exactly_once,
+    verify_finds_every_kind_of_tampering,
+    rebuild_repairs_a_corrupt_state_table,
+    queries_answer_where_show_population_and_search,
+    eight_concurrent_writers_never_fork_the_log,
+    copies_keep_the_log_byte_for_byte,
+    users_are_added_listed_and_disabled,
+    duplicate_and_bad_names_and_short_passwords_are_refused,
+    passwords_check_and_stop_working_when_disabled,
+    tokens_work_once_issued_and_stop_after_disable,
+    the_access_log_records_reads_and_refuses_update_and_delete,
+);
+
+use accounts::*;
 
 fn sub(json: &str) -> Submission {
     Submission::from_json(json).unwrap_or_else(|r| panic!("{json}: {r}"))
@@ -40,30 +231,11 @@ const PLACES: &[&str] = &[
     r#"{"type":"court_order.record","order":"CO-1","court":"Court","case":"K-1","kind":"bar_transfer","issued_at":"2025-01-01T00:00:00Z","applies_to":{"register_nos":["P0"]}}"#,
 ];
 
-/// Every row of every current-state table, as text, in key order.
-fn dump(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
-    let conn = Connection::open(path).unwrap();
+/// Every row of every current-state table, as text, sorted.
+fn dump(store: &Store) -> Vec<(String, Vec<Vec<String>>)> {
     STATE_TABLES
         .iter()
-        .map(|t| {
-            let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
-                .unwrap();
-            let cols = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    (0..cols)
-                        .map(|i| {
-                            r.get::<_, rusqlite::types::Value>(i)
-                                .map(|v| format!("{v:?}"))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .unwrap()
-                .collect::<Result<Vec<_>, _>>()
-                .unwrap();
-            (t.to_string(), rows)
-        })
+        .map(|t| (t.to_string(), store.table_rows(t).unwrap()))
         .collect()
 }
 
@@ -133,43 +305,60 @@ fn commands() -> impl Strategy<Value = Vec<String>> {
     (1usize..60).prop_flat_map(|n| (0..n as u32).map(command).collect::<Vec<_>>())
 }
 
+/// Current state is a cache of the log: whatever valid or refused commands came in, and
+/// however they were cut into batches, `rebuild` re-derives exactly the same tables.
+fn rebuild_equals_incremental(
+    backend: Backend,
+    cmds: &[String],
+    batch: usize,
+    cache_limit: usize,
+) -> Result<(), TestCaseError> {
+    let db = Db::new(backend);
+    let mut store = db.create();
+    // A tiny cache forces persons to be reloaded from the tables between batches.
+    store.person_cache_limit = cache_limit;
+    // Small rebuild chunks make rebuild evict and reload persons too.
+    store.rebuild_chunk = 7;
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    let (outcomes, _) = store.submit_batch(&places, true).unwrap();
+    prop_assert!(outcomes.iter().all(Result::is_ok));
+    let subs: Vec<Submission> = cmds.iter().map(|j| sub(j)).collect();
+    // About a third of the random commands are accepted; the rest are refusals, which
+    // must leave no trace either.
+    for chunk in subs.chunks(batch) {
+        store.submit_batch(chunk, false).unwrap();
+    }
+    let live = dump(&store);
+    let size = store.log_size();
+    prop_assert_eq!(store.rebuild().unwrap(), size);
+    prop_assert_eq!(dump(&store), live);
+    prop_assert!(store.verify(None).unwrap().ok());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-
-    /// Current state is a cache of the log: whatever valid or refused commands came in, and
-    /// however they were cut into batches, `rebuild` re-derives exactly the same tables.
     #[test]
-    fn rebuild_equals_incremental(cmds in commands(), batch in 1usize..8, cache_limit in 0usize..4) {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, path) = new_store(dir.path());
-        // A tiny cache forces persons to be reloaded from the tables between batches.
-        store.person_cache_limit = cache_limit;
-        // Small rebuild chunks make rebuild evict and reload persons too.
-        store.rebuild_chunk = 7;
-        let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
-        let (outcomes, _) = store.submit_batch(&places, true).unwrap();
-        prop_assert!(outcomes.iter().all(Result::is_ok));
-        let subs: Vec<Submission> = cmds.iter().map(|j| sub(j)).collect();
-        // About a third of the random commands are accepted; the rest are refusals, which
-        // must leave no trace either.
-        for chunk in subs.chunks(batch) {
-            store.submit_batch(chunk, false).unwrap();
-        }
-        let live = dump(&path);
-        let size = store.log_size();
-        prop_assert_eq!(store.rebuild().unwrap(), size);
-        prop_assert_eq!(dump(&path), live);
-        prop_assert!(store.verify(None).unwrap().ok());
+    fn rebuild_equals_incremental_sqlite(cmds in commands(), batch in 1usize..8, cache_limit in 0usize..4) {
+        rebuild_equals_incremental(Backend::Sqlite, &cmds, batch, cache_limit)?;
     }
 }
 
-#[test]
-fn refused_command_changes_nothing_and_atomic_batch_rolls_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, path) = new_store(dir.path());
+proptest! {
+    // A database per case: fewer cases on the server.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    #[test]
+    fn rebuild_equals_incremental_postgres(cmds in commands(), batch in 1usize..8, cache_limit in 0usize..4) {
+        rebuild_equals_incremental(Backend::Postgres, &cmds, batch, cache_limit)?;
+    }
+}
+
+fn refused_command_changes_nothing_and_atomic_batch_rolls_back(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = db.create();
     let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
     store.submit_batch(&places, false).unwrap();
-    let before = dump(&path);
+    let before = dump(&store);
     let size = store.log_size();
 
     let good = sub(
@@ -189,7 +378,7 @@ fn refused_command_changes_nothing_and_atomic_batch_rolls_back() {
         size,
         "an atomic batch with a refusal appends nothing"
     );
-    assert_eq!(dump(&path), before);
+    assert_eq!(dump(&store), before);
     assert!(
         store
             .whereabouts(&RegisterNo::parse("P0").unwrap())
@@ -203,10 +392,9 @@ fn refused_command_changes_nothing_and_atomic_batch_rolls_back() {
     assert_eq!(checkpoint.unwrap().size, size + 1);
 }
 
-#[test]
-fn transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = new_store(dir.path());
+fn transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = db.create();
     let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
     store.submit_batch(&places, false).unwrap();
     store
@@ -234,10 +422,9 @@ fn transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded() {
     assert_eq!(w.status.as_str(), "in_transit");
 }
 
-#[test]
-fn log_tables_refuse_update_and_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, path) = new_store(dir.path());
+fn log_tables_refuse_update_and_delete(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = db.create();
     let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
     store.submit_batch(&places, false).unwrap();
     // Enough events for a stored tree hash (level 4: 16 leaves).
@@ -246,24 +433,32 @@ fn log_tables_refuse_update_and_delete() {
         .collect();
     store.submit_batch(&more, false).unwrap();
     drop(store);
-    let conn = Connection::open(&path).unwrap();
-    for sql in [
-        "UPDATE events SET record = '{}' WHERE seq = 0",
-        "DELETE FROM events WHERE seq = 0",
-        "UPDATE tree SET hash = x'00' WHERE level = 4 AND idx = 0",
-        "DELETE FROM tree",
-        "UPDATE checkpoints SET note = ''",
-        "DELETE FROM checkpoints",
-    ] {
-        let err = conn.execute(sql, []).unwrap_err().to_string();
+    let mut refused = vec![
+        "UPDATE events SET record = '{}' WHERE seq = 0".to_owned(),
+        "DELETE FROM events WHERE seq = 0".into(),
+        format!(
+            "UPDATE tree SET hash = {} WHERE level = 4 AND idx = 0",
+            db.zeros(32)
+        ),
+        "DELETE FROM tree".into(),
+        "UPDATE checkpoints SET note = ''".into(),
+        "DELETE FROM checkpoints".into(),
+    ];
+    if backend == Backend::Postgres {
+        // PostgreSQL can also empty a table without deleting rows.
+        refused
+            .extend(["TRUNCATE events", "TRUNCATE tree", "TRUNCATE checkpoints"].map(String::from));
+    }
+    for sql in &refused {
+        let err = db.raw(sql).unwrap_err();
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
+    assert!(db.open().verify(None).unwrap().ok());
 }
 
-#[test]
-fn proofs_verify_against_the_signed_checkpoints() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = new_store(dir.path());
+fn proofs_verify_against_the_signed_checkpoints(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = db.create();
     let mut old_checkpoints = Vec::new();
     for chunk in PLACES.chunks(3) {
         let subs: Vec<Submission> = chunk.iter().map(|j| sub(j)).collect();
@@ -299,13 +494,11 @@ fn proofs_verify_against_the_signed_checkpoints() {
 /// exactly once. It is applied as if entered in real time (the clock follows each line's
 /// `at`; one record is entered four days late), and the findings at the end are exactly the
 /// expected ones: no check missing, none extra.
-#[test]
-fn the_checks_example_triggers_every_check_exactly_once() {
+fn the_checks_example_triggers_every_check_exactly_once(backend: Backend) {
     use std::cell::Cell;
     use std::sync::{Arc, Mutex};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("checks.db");
-    let mut store = Store::create(&path, "example.org/habeas/checks").unwrap();
+    let db = Db::new(backend);
+    let mut store = db.create_with("example.org/habeas/checks");
     let clock = Arc::new(Mutex::new(
         "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
     ));
@@ -400,14 +593,12 @@ fn the_checks_example_triggers_every_check_exactly_once() {
 
     // log-integrity: a signature of the latest checkpoint changed behind the register's back.
     drop(store);
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER checkpoints_no_update;
-         UPDATE checkpoints SET note = replace(note, '— example.org/habeas/checks ', '— example.org/habeas/checks A')
+    db.tamper(
+        &["checkpoints"],
+        "UPDATE checkpoints SET note = replace(note, '— example.org/habeas/checks ', '— example.org/habeas/checks A')
          WHERE size = (SELECT max(size) FROM checkpoints);",
-    )
-    .unwrap();
-    let mut store = Store::open(&path).unwrap();
+    );
+    let mut store = db.open();
     store.set_clock(move || end);
     let findings = store
         .findings(Some(end), &habeas_store::FindingsFilter::default())
@@ -426,9 +617,8 @@ mod accounts {
     use habeas_domain::FacilityCode;
     use habeas_domain::authz::Role;
     use habeas_store::{StoreError, TOKEN_PREFIX};
-    use rusqlite::Connection;
 
-    use super::{new_store, now};
+    use super::{Backend, Db, now};
 
     const PASSWORD: &str = "correct horse battery";
 
@@ -436,10 +626,9 @@ mod accounts {
         FacilityCode::parse(s).unwrap()
     }
 
-    #[test]
-    fn users_are_added_listed_and_disabled() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = new_store(dir.path());
+    pub fn users_are_added_listed_and_disabled(backend: Backend) {
+        let db = Db::new(backend);
+        let mut store = db.create();
         store
             .add_user("ana.admin", Role::Admin, &[], Some(PASSWORD))
             .unwrap();
@@ -480,10 +669,9 @@ mod accounts {
         assert_eq!(err.to_string(), "no user `nobody`");
     }
 
-    #[test]
-    fn duplicate_and_bad_names_and_short_passwords_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = new_store(dir.path());
+    pub fn duplicate_and_bad_names_and_short_passwords_are_refused(backend: Backend) {
+        let db = Db::new(backend);
+        let mut store = db.create();
         store.add_user("reg", Role::Registrar, &[], None).unwrap();
         let err = store.add_user("reg", Role::Officer, &[], None).unwrap_err();
         assert_eq!(err.to_string(), "user `reg` already exists");
@@ -513,10 +701,9 @@ mod accounts {
         assert_eq!(store.list_users().unwrap().len(), 2, "nothing added");
     }
 
-    #[test]
-    fn passwords_check_and_stop_working_when_disabled() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, path) = new_store(dir.path());
+    pub fn passwords_check_and_stop_working_when_disabled(backend: Backend) {
+        let db = Db::new(backend);
+        let mut store = db.create();
         store
             .add_user("nurse", Role::Health, &[fc("F1")], Some(PASSWORD))
             .unwrap();
@@ -541,14 +728,7 @@ mod accounts {
                 .is_none()
         );
         // Stored as an argon2id PHC string, never the password.
-        let conn = Connection::open(&path).unwrap();
-        let hash: String = conn
-            .query_row(
-                "SELECT password_hash FROM users WHERE name = 'nurse'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let hash = db.texts("SELECT password_hash FROM users WHERE name = 'nurse'")[0].clone();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(PASSWORD));
 
@@ -556,10 +736,9 @@ mod accounts {
         assert!(store.check_password("nurse", PASSWORD).unwrap().is_none());
     }
 
-    #[test]
-    fn tokens_work_once_issued_and_stop_after_disable() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, path) = new_store(dir.path());
+    pub fn tokens_work_once_issued_and_stop_after_disable(backend: Backend) {
+        let db = Db::new(backend);
+        let mut store = db.create();
         store
             .add_user("officer.1", Role::Officer, &[], None)
             .unwrap();
@@ -595,16 +774,8 @@ mod accounts {
             assert!(store.user_for_token(t).unwrap().is_none(), "{t}");
         }
         // Only the SHA-256 is stored.
-        let conn = Connection::open(&path).unwrap();
-        let stored: Vec<Vec<u8>> = conn
-            .prepare("SELECT hash FROM tokens")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(stored.len(), 2);
-        assert!(stored.iter().all(|h| h.len() == 32));
+        let stored = db.texts("SELECT length(hash) FROM tokens");
+        assert_eq!(stored, ["32", "32"]);
 
         let err = store.new_token("nobody").unwrap_err();
         assert!(matches!(err, StoreError::NoSuchUser { .. }));
@@ -615,10 +786,9 @@ mod accounts {
         assert_eq!(err.to_string(), "user `officer.1` is disabled");
     }
 
-    #[test]
-    fn the_access_log_records_reads_and_refuses_update_and_delete() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, path) = new_store(dir.path());
+    pub fn the_access_log_records_reads_and_refuses_update_and_delete(backend: Backend) {
+        let db = Db::new(backend);
+        let mut store = db.create();
         store.add_user("omb", Role::Monitor, &[], None).unwrap();
         let p1 = habeas_domain::RegisterNo::parse("P1").unwrap();
         store.log_access("omb", Some(&p1), "person.show").unwrap();
@@ -639,18 +809,365 @@ mod accounts {
         assert_eq!(json["what"], "person.show");
         drop(store);
 
-        let conn = Connection::open(&path).unwrap();
         for sql in [
-            "UPDATE access_log SET user = 'someone.else'",
+            "UPDATE access_log SET \"user\" = 'someone.else'",
             "DELETE FROM access_log",
         ] {
-            let err = conn.execute(sql, []).unwrap_err().to_string();
+            let err = db.raw(sql).unwrap_err();
             assert!(err.contains("append-only"), "{sql}: {err}");
         }
-        let err = conn
-            .execute("DELETE FROM users", [])
-            .unwrap_err()
-            .to_string();
+        let err = db.raw("DELETE FROM users").unwrap_err();
         assert!(err.contains("never deleted"), "{err}");
     }
+}
+
+// --- tampering, repair, queries -----------------------------------------------------------------
+
+/// 28 events: the places (checkpoint at 8), ten facilities (at 18), then ten admissions and
+/// placements, one batch each (19 … 28). Enough for a stored tree hash (level 4).
+fn small_register(db: &Db) -> Store {
+    let mut store = db.create();
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    let more: Vec<Submission> = (0..10)
+        .map(|i| sub(&format!(r#"{{"type":"facility.register","facility":"X{i}","name":"X","authority":"A","timezone":"UTC","official_capacity":1}}"#)))
+        .collect();
+    store.submit_batch(&more, false).unwrap();
+    for i in 0..5 {
+        let (o, _) = store
+            .submit_batch(&[sub(&format!(r#"{{"type":"admission.record","register_no":"P{i}","facility":"F1","at":"2025-02-01T0{i}:00:00Z","legal_status":"remand","person":{{"given_names":"Gabriela {i}","family_names":"Fuentes","sex":"other","date_of_birth":"1990-01-0{}"}}}}"#, i + 1))], false)
+            .unwrap();
+        assert!(o[0].is_ok(), "{o:?}");
+        let (o, _) = store
+            .submit_batch(&[sub(&format!(r#"{{"type":"placement.record","register_no":"P{i}","cell":"F1/U/C{}","at":"2025-02-01T0{i}:30:00Z"}}"#, i % 2 + 1))], false)
+            .unwrap();
+        assert!(o[0].is_ok(), "{o:?}");
+    }
+    assert_eq!(store.log_size(), 28);
+    store
+}
+
+fn verify_finds_every_kind_of_tampering(backend: Backend) {
+    let cases: &[(&str, &[&str], &str, u64)] = &[
+        (
+            "record",
+            &["events"],
+            "UPDATE events SET record = replace(record, 'authority', 'authorities') WHERE seq = 10",
+            10,
+        ),
+        (
+            "salt",
+            &["events"],
+            "UPDATE events SET salt = ZEROS WHERE seq = 12",
+            12,
+        ),
+        (
+            "leaf",
+            &["events"],
+            "UPDATE events SET leaf = (SELECT leaf FROM events WHERE seq = 14) WHERE seq = 13",
+            13,
+        ),
+        (
+            "stored tree hash",
+            &["tree"],
+            "UPDATE tree SET hash = ZEROS WHERE level = 4 AND idx = 0",
+            0,
+        ),
+        ("deleted tree hash", &["tree"], "DELETE FROM tree", 0),
+        (
+            "checkpoint note",
+            &["checkpoints"],
+            "UPDATE checkpoints SET note = replace(note, 'habeas/test', 'habeas/tesT') WHERE size = 18",
+            17,
+        ),
+        (
+            "checkpoint root",
+            &["checkpoints"],
+            "UPDATE checkpoints SET root = ZEROS WHERE size = 18",
+            17,
+        ),
+        (
+            "last event deleted",
+            &["events"],
+            "DELETE FROM events WHERE seq = 27",
+            27,
+        ),
+        (
+            "event removed from the middle",
+            &["events"],
+            "DELETE FROM events WHERE seq = 3",
+            3,
+        ),
+    ];
+    for (what, tables, sql, seq) in cases {
+        let db = Db::new(backend);
+        let store = small_register(&db);
+        assert!(store.verify(None).unwrap().ok());
+        drop(store);
+        db.tamper(tables, &sql.replace("ZEROS", &db.zeros(32)));
+        let mut store = db.open();
+        let report = store.verify(None).unwrap();
+        assert_eq!(report.first_bad_seq(), Some(*seq), "{what}: {report:?}");
+        if *what == "deleted tree hash" || *what == "last event deleted" {
+            // A register whose tree head does not match what it signed refuses writes.
+            let err = store
+                .submit_batch(&[sub(PLACES[0])], false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("damaged"), "{what}: {err}");
+        }
+    }
+}
+
+fn rebuild_repairs_a_corrupt_state_table(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = small_register(&db);
+    let before = dump(&store);
+    db.raw("UPDATE persons SET data = 'not json' WHERE register_no = 'P1'; DELETE FROM stays WHERE register_no = 'P2'")
+        .unwrap();
+    let p1 = RegisterNo::parse("P1").unwrap();
+    let err = store.person(&p1).unwrap_err().to_string();
+    assert!(err.contains("persons row P1"), "{err}");
+    assert_eq!(store.rebuild().unwrap(), 28);
+    assert_eq!(dump(&store), before);
+    assert!(store.person(&p1).unwrap().is_some());
+}
+
+fn queries_answer_where_show_population_and_search(backend: Backend) {
+    let db = Db::new(backend);
+    let store = small_register(&db);
+    let p3 = RegisterNo::parse("P3").unwrap();
+    let w = store.whereabouts(&p3).unwrap().unwrap();
+    assert_eq!(w.status.as_str(), "in_custody");
+    assert_eq!(w.cell.unwrap().to_string(), "F1/U/C2");
+    let file = store.person_file(&p3).unwrap().unwrap();
+    assert_eq!(
+        file.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [24, 25]
+    );
+    assert!(
+        store
+            .person_file(&RegisterNo::parse("P9").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    let population = store.population(None).unwrap();
+    assert_eq!(population.total, 5);
+    let f1 = &population.facilities[0];
+    assert_eq!((f1.facility.as_str(), f1.held), ("F1", 5));
+    assert_eq!(f1.units[0].held, 5);
+    let past = store
+        .population(Some("2025-02-01T02:10:00Z".parse().unwrap()))
+        .unwrap();
+    assert_eq!(past.total, 3);
+    // Prefix search ignores ASCII case on both backends; LIKE wildcards are literal.
+    let hits = store.search_persons("fUEN", 10).unwrap();
+    assert_eq!(hits.len(), 5);
+    assert_eq!(hits[0].register_no, "P0");
+    assert_eq!(store.search_persons("P2", 10).unwrap().len(), 1);
+    assert!(store.search_persons("%", 10).unwrap().is_empty());
+    assert_eq!(store.search_persons("Gab", 2).unwrap().len(), 2);
+    let found = store.find_by_identity("FUENTES", "1990-01-03").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].register_no, "P2");
+}
+
+// --- concurrency ---------------------------------------------------------------------------------
+
+/// Eight writers, each with its own connection (its own `Store`), apply commands at once. The
+/// log is serialized: no event is lost or written twice, every checkpoint any writer signed
+/// is consistent with the latest (so with every other), and `verify` passes.
+fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
+    const WRITERS: usize = 8;
+    const PER_WRITER: usize = 12;
+    let db = Db::new(backend);
+    let mut store = db.create();
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    let base = store.log_size();
+    let checkpoints: Vec<Vec<habeas_store::SignedCheckpoint>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let db = &db;
+                s.spawn(move || {
+                    let mut store = db.open();
+                    store.set_clock(now);
+                    let mut signed = Vec::new();
+                    for i in 0..PER_WRITER {
+                        let p = format!("W{w}-{i}");
+                        // Admissions by one writer, a count of the shared unit (state every
+                        // writer changes) and a placement in a shared cell.
+                        let batch = [
+                            sub(&format!(r#"{{"type":"admission.record","register_no":"{p}","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}}"#)),
+                            sub(&format!(r#"{{"type":"placement.record","register_no":"{p}","cell":"F1/U/C1","at":"2025-02-01T01:00:00Z"}}"#)),
+                        ];
+                        let (outcomes, cp) = store.submit_batch(&batch, true).unwrap();
+                        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+                        signed.push(cp.unwrap());
+                    }
+                    signed
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut store = db.open();
+    let expected = base + (WRITERS * PER_WRITER * 2) as u64;
+    assert_eq!(store.log_size(), expected);
+    // Every event once: each person's two events, nothing else, seq contiguous.
+    let mut subjects: Vec<String> = (base..expected)
+        .map(|seq| {
+            let (record, _) = store.record(seq).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&record).unwrap();
+            assert_eq!(v["seq"], seq);
+            format!("{} {}", v["event"]["register_no"], v["event"]["type"])
+        })
+        .collect();
+    subjects.sort();
+    let before = subjects.len();
+    subjects.dedup();
+    assert_eq!(subjects.len(), before, "an event was written twice");
+    assert_eq!(subjects.len(), WRITERS * PER_WRITER * 2);
+    // Each writer's checkpoints, and all of them together, are distinct sizes, each
+    // consistent with the latest signed tree.
+    let mut all: Vec<_> = checkpoints.into_iter().flatten().collect();
+    all.sort_by_key(|c| c.size);
+    let sizes: std::collections::BTreeSet<u64> = all.iter().map(|c| c.size).collect();
+    assert_eq!(sizes.len(), all.len(), "two commits signed the same size");
+    let latest = store.latest_checkpoint().unwrap();
+    assert_eq!(latest.size, expected);
+    for old in &all {
+        let body = store.consistency(old.size).unwrap();
+        verify_consistency(old.size, latest.size, &body.proof, &old.root, &latest.root)
+            .unwrap_or_else(|e| panic!("checkpoint at {} forks: {e}", old.size));
+    }
+    let report = store.verify(None).unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.checkpoints, 1 + all.len() as u64);
+    // The current state is what the log says.
+    let live = dump(&store);
+    store.rebuild().unwrap();
+    assert_eq!(dump(&store), live);
+    let cell = store.population(None).unwrap().facilities[0].units[0].held;
+    assert_eq!(cell, (WRITERS * PER_WRITER) as u64);
+}
+
+// --- copy between backends -----------------------------------------------------------------------
+
+const LOG_TABLES: &[&str] = &[
+    "events",
+    "tree",
+    "checkpoints",
+    "users",
+    "tokens",
+    "access_log",
+];
+
+fn same_tables(a: &Store, b: &Store) {
+    for t in LOG_TABLES.iter().chain(STATE_TABLES) {
+        assert_eq!(
+            a.table_rows(t).unwrap(),
+            b.table_rows(t).unwrap(),
+            "table {t}"
+        );
+    }
+}
+
+/// A copy to the other backend and back holds the same log, byte for byte, the same
+/// accounts and the same state; the same receipts and consistency proofs come out of it.
+fn copies_keep_the_log_byte_for_byte(backend: Backend) {
+    use habeas_domain::authz::Role;
+    let other = match backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    };
+    let source_db = Db::new(backend);
+    let mut source = small_register(&source_db);
+    source
+        .add_user("ana.admin", Role::Admin, &[], Some("correct horse battery"))
+        .unwrap();
+    source.new_token("ana.admin").unwrap();
+    source
+        .log_access(
+            "ana.admin",
+            Some(&RegisterNo::parse("P1").unwrap()),
+            "person.show",
+        )
+        .unwrap();
+    let target_db = Db::new(other);
+    let copy = source.copy_to(&target_db.location, &target_db.key).unwrap();
+    same_tables(&source, &copy);
+    assert_eq!(copy.verifier_key(), source.verifier_key());
+    assert_eq!(
+        copy.latest_checkpoint().unwrap(),
+        source.latest_checkpoint().unwrap()
+    );
+    for seq in [0, 13, 27] {
+        assert_eq!(
+            copy.inclusion_receipt(seq).unwrap().format(),
+            source.inclusion_receipt(seq).unwrap().format()
+        );
+    }
+    for old in [8, 18, 23] {
+        assert_eq!(
+            copy.consistency(old).unwrap().format(),
+            source.consistency(old).unwrap().format()
+        );
+    }
+    assert!(
+        copy.check_password("ana.admin", "correct horse battery")
+            .unwrap()
+            .is_some()
+    );
+
+    // And back, into a third register on the first backend.
+    let back_db = Db::new(backend);
+    let back = copy.copy_to(&back_db.location, &back_db.key).unwrap();
+    same_tables(&source, &back);
+
+    // A copy never overwrites a register, and never takes another key.
+    let err = source
+        .copy_to(&target_db.location, &target_db.key)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let stranger = Db::new(other);
+    let unrelated_db = Db::new(backend);
+    let unrelated = unrelated_db.create_with("example.org/other");
+    std::fs::copy(unrelated.key_file(), &stranger.key).unwrap();
+    let err = source
+        .copy_to(&stranger.location, &stranger.key)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("another key"), "{err}");
+}
+
+// --- PostgreSQL only -----------------------------------------------------------------------------
+
+/// Opening applies no migration to an up-to-date register and refuses one migrated by a newer
+/// habeas; a PostgreSQL database without a register is "not found", and never changed.
+#[test]
+fn postgres_migrations_are_recorded_and_newer_schemas_refused() {
+    let db = Db::new(Backend::Postgres);
+    let err = Store::open_at(&db.location, &db.key).err().unwrap();
+    assert!(
+        err.to_string().starts_with("no register at postgres://"),
+        "{err}"
+    );
+    assert!(
+        db.texts("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            .is_empty()
+    );
+    drop(db.create());
+    assert_eq!(db.texts("SELECT version FROM schema_migrations"), ["1"]);
+    drop(db.open());
+    assert_eq!(db.texts("SELECT count(*) FROM schema_migrations"), ["1"]);
+    let err = Store::create_at(&db.location, &db.dir.path().join("k2"), "example.org/x")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    db.raw("INSERT INTO schema_migrations VALUES (99, 'later')")
+        .unwrap();
+    let err = Store::open_at(&db.location, &db.key).err().unwrap();
+    assert!(err.to_string().contains("schema version 99"), "{err}");
 }

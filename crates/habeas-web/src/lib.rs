@@ -45,7 +45,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store) -> Result<Self, habeas_store::StoreError> {
-        let access = habeas_store::AccessLogger::start(store.path())?;
+        let access = habeas_store::AccessLogger::start(&store)?;
         habeas_store::start_background_checkpoints(&store)?;
         Ok(AppState {
             store: Arc::new(Mutex::new(store)),

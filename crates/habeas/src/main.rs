@@ -13,15 +13,20 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use habeas_domain::RegisterNo;
-use habeas_store::Store;
+use habeas_store::{DbLocation, Store};
 use jiff::Timestamp;
 
 #[derive(Parser)]
 #[command(name = "habeas", version, about = "The habeas custody register", long_about = None)]
 struct Cli {
-    /// The register: a SQLite file path. Default: $HABEAS_DB, else ./habeas.db
+    /// The register: a SQLite file path or a PostgreSQL URL (postgres://…). Default:
+    /// $HABEAS_DB, else ./habeas.db
     #[arg(long, global = true, env = "HABEAS_DB", default_value = "habeas.db")]
     db: String,
+    /// The register's signing key file. Default: $HABEAS_KEY, else beside a SQLite file
+    /// (PATH.key); a PostgreSQL register needs one.
+    #[arg(long, global = true, env = "HABEAS_KEY")]
+    key: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -122,6 +127,24 @@ enum Cmd {
         no_daily_life: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+    },
+    /// Copy a register to a new one, on the same or the other backend: the log byte for byte
+    /// (records, salts, leaves, tree hashes, every signed checkpoint), the accounts and the
+    /// access log; the copy's current state is rebuilt and the copy verified.
+    Copy {
+        /// The register to copy (a SQLite path or a postgres:// URL).
+        #[arg(long)]
+        from: String,
+        /// The new register (it must not exist; a PostgreSQL database must exist, empty).
+        #[arg(long)]
+        to: String,
+        /// The source's key. Default: --key/$HABEAS_KEY, else beside a SQLite source.
+        #[arg(long)]
+        from_key: Option<PathBuf>,
+        /// Where the copy's key goes (the same key). Default: beside a SQLite copy, else the
+        /// source's key file.
+        #[arg(long)]
+        to_key: Option<PathBuf>,
     },
     /// Accounts: who may use the API, with which role.
     User {
@@ -226,20 +249,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn db_path(db: &str) -> anyhow::Result<&Path> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!(
-            "--db {db}: PostgreSQL registers are not supported by this build yet; use a SQLite file path"
-        );
-    }
+/// Where the register lives: a `postgres://` URL, or a SQLite file path.
+fn location(db: &str) -> anyhow::Result<DbLocation> {
     if db.is_empty() {
-        bail!("--db must name a file");
+        bail!("--db must name a file or a postgres:// URL");
     }
-    Ok(Path::new(db))
+    Ok(DbLocation::parse(db))
 }
 
-fn open(db: &str) -> Result<Store, Fail> {
-    Ok(Store::open(db_path(db)?)?)
+/// The signing key of the register at `location`: `key` if given, else beside a SQLite file.
+fn key_file(location: &DbLocation, key: Option<&Path>, flag: &str) -> anyhow::Result<PathBuf> {
+    match (key, location.default_key_path()) {
+        (Some(k), _) => Ok(k.to_owned()),
+        (None, Some(k)) => Ok(k),
+        (None, None) => bail!(
+            "{}: a PostgreSQL register's signing key is a file of its own: give {flag} PATH or set HABEAS_KEY",
+            location.display_name().display()
+        ),
+    }
+}
+
+fn open(db: &str, key: Option<&Path>) -> Result<Store, Fail> {
+    let location = location(db)?;
+    let key = key_file(&location, key, "--key")?;
+    Ok(Store::open_at(&location, &key)?)
 }
 
 fn parse_register_no(s: &str) -> Result<RegisterNo, Fail> {
@@ -272,12 +305,14 @@ fn run(cli: Cli) -> Result<u8, Fail> {
     let mut out = stdout.lock();
     match cli.command {
         Cmd::Init { origin } => {
-            let store = Store::create(db_path(&cli.db)?, &origin)?;
+            let location = location(&cli.db)?;
+            let key = key_file(&location, cli.key.as_deref(), "--key")?;
+            let store = Store::create_at(&location, &key, &origin)?;
             writeln!(out, "{}", store.verifier_key())?;
             eprintln!(
                 "created register {} (origin {origin}); signing key in {}",
-                cli.db,
-                habeas_store::key_path(store.path()).display()
+                store.path().display(),
+                key.display()
             );
             Ok(0)
         }
@@ -288,7 +323,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             actor,
             json,
         } => {
-            let mut store = open(&cli.db)?;
+            let mut store = open(&cli.db, cli.key.as_deref())?;
             let actor = actor.or_else(|| std::env::var("USER").ok().map(|u| format!("cli:{u}")));
             apply::run(
                 &mut store,
@@ -301,7 +336,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             )
         }
         Cmd::Where { register_no, json } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let r = parse_register_no(&register_no)?;
             match store.whereabouts(&r)? {
                 None => {
@@ -319,7 +354,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
         }
         Cmd::Show { register_no, json } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let r = parse_register_no(&register_no)?;
             match store.person_file(&r)? {
                 None => {
@@ -345,7 +380,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
         }
         Cmd::Population { at, json } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let at = at.as_deref().map(parse_at).transpose()?;
             let p = store.population(at)?;
             if json {
@@ -362,7 +397,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             known_now,
             json,
         } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let at = at.as_deref().map(parse_at).transpose()?;
             if let Some(c) = &check
                 && habeas_domain::checks::check_info(c).is_none()
@@ -393,7 +428,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Log { what } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             match what {
                 LogCmd::Key => writeln!(out, "{}", store.verifier_key())?,
                 LogCmd::Checkpoint => out.write_all(store.latest_checkpoint()?.note.as_bytes())?,
@@ -408,7 +443,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Verify { checkpoint, json } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let external = checkpoint
                 .map(|p| {
                     std::fs::read_to_string(&p)
@@ -463,20 +498,52 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Serve { addr } => {
-            let store = open(&cli.db)?;
+            let store = open(&cli.db, cli.key.as_deref())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             eprintln!(
                 "habeas: serving {} on http://{addr} (Ctrl-C to stop)",
-                cli.db
+                store.path().display()
             );
             runtime
                 .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
                 .with_context(|| format!("serving on {addr}"))?;
             Ok(0)
         }
-        Cmd::User { what } => user(&cli.db, what, &mut out),
+        Cmd::User { what } => user(&cli.db, cli.key.as_deref(), what, &mut out),
+        Cmd::Copy {
+            from,
+            to,
+            from_key,
+            to_key,
+        } => {
+            let source_location = location(&from)?;
+            let source_key = key_file(
+                &source_location,
+                from_key.as_deref().or(cli.key.as_deref()),
+                "--from-key",
+            )?;
+            let source = Store::open_at(&source_location, &source_key)?;
+            let target = location(&to)?;
+            let target_key = to_key
+                .or_else(|| target.default_key_path())
+                .unwrap_or(source_key);
+            let copy = source.copy_to(&target, &target_key)?;
+            let head = copy.latest_checkpoint().ok();
+            writeln!(
+                out,
+                "copied {} events and {} checkpoints to {} (signing key {})",
+                copy.log_size(),
+                copy.verify(None)?.checkpoints,
+                copy.path().display(),
+                target_key.display()
+            )?;
+            if let Some(head) = head {
+                write!(out, "{}", head.note)?;
+            }
+            Ok(0)
+        }
         Cmd::Demo {
             scale,
             seed,
@@ -484,7 +551,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             addr,
         } => demo(&scale, seed, !no_daily_life, addr, &mut out),
         Cmd::Rebuild => {
-            let mut store = open(&cli.db)?;
+            let mut store = open(&cli.db, cli.key.as_deref())?;
             let n = store.rebuild()?;
             writeln!(out, "rebuilt the current state from {n} events")?;
             Ok(0)
@@ -492,8 +559,8 @@ fn run(cli: Cli) -> Result<u8, Fail> {
     }
 }
 
-fn user(db: &str, what: UserCmd, out: &mut impl Write) -> Result<u8, Fail> {
-    let mut store = open(db)?;
+fn user(db: &str, key: Option<&Path>, what: UserCmd, out: &mut impl Write) -> Result<u8, Fail> {
+    let mut store = open(db, key)?;
     match what {
         UserCmd::Add {
             name,
