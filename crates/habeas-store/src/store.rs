@@ -564,13 +564,71 @@ impl Store {
             }
         };
         if size != self.frontier.size() || self.damaged.is_some() {
-            self.reload()?;
+            let caught_up = self.damaged.is_none() && self.catch_up(size).unwrap_or(false);
+            if !caught_up {
+                self.reload()?;
+            }
         }
         if let Some(detail) = self.damaged.clone() {
             self.rollback()?;
             return Err(StoreError::Damaged { detail });
         }
         Ok(())
+    }
+
+    /// Follows what other writers appended since this store last looked, instead of reloading
+    /// everything: their leaves extend the frontier, and the persons they wrote about leave
+    /// the cache (read again from the tables when needed). Returns false, for a full reload,
+    /// if an event changed shared state (places, orders, agreements, transfers, health
+    /// requests, incidents, settings), if the catch-up is long, or if the result is not the
+    /// tree of the latest signed checkpoint. Runs inside the log's write lock.
+    fn catch_up(&mut self, size: u64) -> Result<bool, StoreError> {
+        const MAX_CATCH_UP: u64 = 10_000;
+        let from = self.frontier.size();
+        if size < from || size - from > MAX_CATCH_UP {
+            return Ok(false);
+        }
+        let mut frontier = self.frontier.clone();
+        let mut touched = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT seq, record, leaf FROM events WHERE seq >= ?1 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query(params![to_i64(from)])?;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                let record: String = r.get(1)?;
+                let leaf: Vec<u8> = r.get(2)?;
+                if seq != to_i64(frontier.size()) {
+                    return Ok(false);
+                }
+                let Ok(recorded) = Recorded::from_json(&record) else {
+                    return Ok(false);
+                };
+                if !changes_only_its_person(&recorded.event) {
+                    return Ok(false);
+                }
+                touched.extend(recorded.event.register_no().cloned());
+                frontier.append(leaf_hash(&leaf));
+            }
+        }
+        let latest: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if frontier.size() != size || latest != Some((to_i64(size), frontier.root().to_vec())) {
+            return Ok(false);
+        }
+        self.frontier = frontier;
+        for r in touched {
+            self.state.persons.remove(&r);
+            self.saved_stays.remove(&r);
+        }
+        Ok(true)
     }
 
     /// Decides one command against the state and, if accepted, appends its events. A refusal
@@ -965,6 +1023,42 @@ impl Store {
             }
         }
         Ok(seq)
+    }
+}
+
+/// Events whose `apply` changes nothing but their person (so a writer that did not write them
+/// need only forget that person). Everything else changes state every writer holds.
+fn changes_only_its_person(event: &Event) -> bool {
+    match event {
+        Event::AdmissionRecorded(_)
+        | Event::PlacementRecorded(_)
+        | Event::LegalBasisRecorded(_)
+        | Event::AbsenceStarted(_)
+        | Event::AbsenceEnded(_)
+        | Event::TransferDeparted(_)
+        | Event::TransferArrived(_)
+        | Event::ReleaseRecorded(_)
+        | Event::DeathRecorded(_)
+        | Event::EscapeRecorded(_)
+        | Event::SeparationStarted(_)
+        | Event::SeparationEnded(_)
+        | Event::ContactRecorded(_)
+        | Event::NotificationRecorded(_)
+        | Event::HealthExamined(_)
+        | Event::ExerciseRecorded(_)
+        | Event::CountRecorded(_) => true,
+        // Listed, not `_`: a new kind of event must be classified here.
+        Event::FacilityRegistered(_)
+        | Event::UnitRegistered(_)
+        | Event::CellRegistered(_)
+        | Event::TransferOrdered(_)
+        | Event::CourtOrderRecorded(_)
+        | Event::CourtOrderLifted(_)
+        | Event::AgreementRecorded(_)
+        | Event::HealthRequested(_)
+        | Event::HealthSeen(_)
+        | Event::IncidentRecorded(_)
+        | Event::SettingsRecorded(_) => false,
     }
 }
 

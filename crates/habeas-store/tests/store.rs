@@ -984,11 +984,18 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
     let mut store = db.create();
     let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
     store.submit_batch(&places, false).unwrap();
+    // One person every writer moves: a writer that kept a stale copy of them would write it
+    // back over the others' moves (the rebuild comparison at the end would show it).
+    let (o, _) = store
+        .submit_batch(&[sub(r#"{"type":"admission.record","register_no":"SHARED","facility":"F1","at":"2025-01-01T00:00:00Z","legal_status":"remand"}"#)], false)
+        .unwrap();
+    assert!(o[0].is_ok());
     let base = store.log_size();
+    let shared_moves = std::sync::atomic::AtomicU64::new(0);
     let checkpoints: Vec<Vec<habeas_store::SignedCheckpoint>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..WRITERS)
             .map(|w| {
-                let db = &db;
+                let (db, shared_moves) = (&db, &shared_moves);
                 s.spawn(move || {
                     let mut store = db.open();
                     store.set_clock(now);
@@ -1004,6 +1011,17 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
                         let (outcomes, cp) = store.submit_batch(&batch, true).unwrap();
                         assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
                         signed.push(cp.unwrap());
+                        // Moves of the shared person, at increasing times; one that comes
+                        // in after a later one is refused, which changes nothing.
+                        let minute = 1 + w * PER_WRITER + i;
+                        let cell = 1 + (w + i) % 2;
+                        let (outcomes, cp) = store
+                            .submit_batch(&[sub(&format!(r#"{{"type":"placement.record","register_no":"SHARED","cell":"F1/U/C{cell}","at":"2025-01-02T{:02}:{:02}:00Z"}}"#, minute / 60, minute % 60))], true)
+                            .unwrap();
+                        if outcomes[0].is_ok() {
+                            shared_moves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            signed.push(cp.unwrap());
+                        }
                     }
                     signed
                 })
@@ -1012,7 +1030,8 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut store = db.open();
-    let expected = base + (WRITERS * PER_WRITER * 2) as u64;
+    let shared_moves = shared_moves.into_inner();
+    let expected = base + (WRITERS * PER_WRITER * 2) as u64 + shared_moves;
     assert_eq!(store.log_size(), expected);
     // Every event once: each person's two events, nothing else, seq contiguous.
     let mut subjects: Vec<String> = (base..expected)
@@ -1023,6 +1042,7 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
             format!("{} {}", v["event"]["register_no"], v["event"]["type"])
         })
         .collect();
+    subjects.retain(|s| !s.starts_with("\"SHARED\""));
     subjects.sort();
     let before = subjects.len();
     subjects.dedup();
@@ -1043,13 +1063,19 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
     }
     let report = store.verify(None).unwrap();
     assert!(report.ok(), "{report:?}");
-    assert_eq!(report.checkpoints, 1 + all.len() as u64);
+    assert_eq!(report.checkpoints, 2 + all.len() as u64);
     // The current state is what the log says.
     let live = dump(&store);
     store.rebuild().unwrap();
     assert_eq!(dump(&store), live);
-    let cell = store.population(None).unwrap().facilities[0].units[0].held;
-    assert_eq!(cell, (WRITERS * PER_WRITER) as u64);
+    let held = store.population(None).unwrap().facilities[0].units[0].held;
+    assert_eq!(held, (WRITERS * PER_WRITER) as u64 + 1);
+    let file = store
+        .person_file(&RegisterNo::parse("SHARED").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.events.len() as u64, 1 + shared_moves);
+    assert!(shared_moves > 0);
 }
 
 // --- copy between backends -----------------------------------------------------------------------
