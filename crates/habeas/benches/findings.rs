@@ -88,6 +88,7 @@ fn main() {
             scale: habeas_sim::Scale::Persons(n),
             seed: 1,
             daily_life: true,
+            recurring_days: None,
         };
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
         let summary = habeas_sim::generate(&config, &mut out).unwrap();

@@ -4,6 +4,8 @@
 //! 2 bad usage, unreadable input, or a register that cannot be opened.
 
 mod apply;
+mod demo;
+mod progress;
 mod render;
 
 use std::io::Write;
@@ -112,14 +114,23 @@ enum Cmd {
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
     /// per role; their tokens are printed). Everything in it is synthetic.
     Demo {
-        /// small (three months, a few hundred people), national (110,000 held), or N held.
-        #[arg(long, default_value = "small")]
+        /// national (110,000 held at the end of three years), small (three months, a few
+        /// hundred people), or N held.
+        #[arg(long, default_value = "national")]
         scale: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Leave out daily life (exercise, contacts, …): a national register builds faster.
+        /// Leave out daily life (exercise, contacts, …).
         #[arg(long)]
         no_daily_life: bool,
+        /// Recurring daily life only over the last N days (0: every day of the history).
+        /// Findings at the end need 30 days; 60 builds the national register several times
+        /// faster than the whole history.
+        #[arg(long, value_name = "N", default_value_t = 60)]
+        recurring_days: u32,
+        /// Build the register anew even if the cache holds one made with these settings.
+        #[arg(long)]
+        rebuild: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
     },
@@ -141,6 +152,11 @@ enum Cmd {
         /// Omit daily-life records (exercise, contacts, notifications, health, counts…).
         #[arg(long)]
         no_daily_life: bool,
+        /// Recurring daily life (exercise, counts, family contacts, health requests,
+        /// separations, incidents) only over the last N days; admission records and legal
+        /// visits stay for every day.
+        #[arg(long, value_name = "N")]
+        recurring_days: Option<u32>,
     },
 }
 
@@ -428,12 +444,9 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             seed,
             out: file,
             no_daily_life,
+            recurring_days,
         } => {
-            let config = habeas_sim::Config {
-                scale: scale.parse().map_err(|e| Fail(2, anyhow::Error::new(e)))?,
-                seed,
-                daily_life: !no_daily_life,
-            };
+            let config = sim_config(&scale, seed, !no_daily_life, recurring_days)?;
             let started = std::time::Instant::now();
             let s = if file == "-" {
                 habeas_sim::generate(&config, &mut out)
@@ -481,8 +494,14 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             scale,
             seed,
             no_daily_life,
+            recurring_days,
+            rebuild,
             addr,
-        } => demo(&scale, seed, !no_daily_life, addr, &mut out),
+        } => {
+            let recurring = (recurring_days > 0).then_some(recurring_days);
+            let config = sim_config(&scale, seed, !no_daily_life, recurring)?;
+            demo::run(&config, rebuild, addr, &mut out)
+        }
         Cmd::Rebuild => {
             let mut store = open(&cli.db)?;
             let n = store.rebuild()?;
@@ -561,82 +580,17 @@ fn user(db: &str, what: UserCmd, out: &mut impl Write) -> Result<u8, Fail> {
     Ok(0)
 }
 
-/// `habeas demo`: generate, apply, add one account per role, serve.
-fn demo(
+/// The generator's settings from the command line.
+fn sim_config(
     scale: &str,
     seed: u64,
     daily_life: bool,
-    addr: std::net::SocketAddr,
-    out: &mut impl Write,
-) -> Result<u8, Fail> {
-    let config = habeas_sim::Config {
+    recurring_days: Option<u32>,
+) -> Result<habeas_sim::Config, Fail> {
+    Ok(habeas_sim::Config {
         scale: scale.parse().map_err(|e| Fail(2, anyhow::Error::new(e)))?,
         seed,
         daily_life,
-    };
-    let dir = std::env::temp_dir().join(format!("habeas-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = dir.join("demo.db");
-    let commands = dir.join("demo.jsonl");
-    let started = std::time::Instant::now();
-    eprintln!("habeas demo: generating a synthetic register ({scale}) …");
-    let summary = habeas_sim::generate(&config, &mut std::fs::File::create(&commands)?)
-        .map_err(|e| Fail(2, e.into()))?;
-    eprintln!(
-        "habeas demo: applying {} commands ({} persons, {} held at the end) …",
-        summary.commands, summary.persons, summary.held_at_end
-    );
-    let mut store = Store::create(&db, "example.org/habeas/demo")?;
-    let mut sink = std::io::sink();
-    apply::run(
-        &mut store,
-        commands.to_str().unwrap_or_default(),
-        false,
-        10_000,
-        Some("demo".into()),
-        false,
-        &mut sink,
-    )?;
-    let _ = std::fs::remove_file(&commands);
-    writeln!(
-        out,
-        "The demo register is ready in {:.0} s: {} ({} events). Everything in it is synthetic.",
-        started.elapsed().as_secs_f64(),
-        db.display(),
-        store.log_size()
-    )?;
-    writeln!(
-        out,
-        "Demo accounts (API tokens, send as `Authorization: Bearer TOKEN`):"
-    )?;
-    use habeas_domain::authz::Role;
-    for (name, role) in [
-        ("demo.admin", Role::Admin),
-        ("demo.registrar", Role::Registrar),
-        ("demo.officer", Role::Officer),
-        ("demo.health", Role::Health),
-        ("demo.monitor", Role::Monitor),
-    ] {
-        store.add_user(name, role, &[], None)?;
-        writeln!(
-            out,
-            "  {name:<16} {:<10} {}",
-            role.as_str(),
-            store.new_token(name)?
-        )?;
-    }
-    writeln!(out, "Try: curl http://{addr}/log/checkpoint")?;
-    writeln!(
-        out,
-        "     curl -H \"Authorization: Bearer <monitor token>\" http://{addr}/api/v1/population"
-    )?;
-    out.flush()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    eprintln!("habeas demo: serving on http://{addr} (Ctrl-C to stop)");
-    runtime
-        .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
-        .with_context(|| format!("serving on {addr}"))?;
-    Ok(0)
+        recurring_days,
+    })
 }
