@@ -58,6 +58,10 @@ impl Store {
         };
         self.conn
             .execute_batch("ROLLBACK TO habeas_request; RELEASE habeas_request")?;
+        if frontier.size() == self.frontier.size() {
+            // Nothing was appended: `decide` only reads, so the state is as it was.
+            return Ok(());
+        }
         self.frontier = frontier;
         // The tables hold the state as of the savepoint (written back when it was taken).
         if let Err(e) = self.load_state() {
@@ -86,6 +90,12 @@ impl Store {
     ) -> Result<T, E> {
         if self.in_tx {
             return Err(StoreError::TransactionOpen.into());
+        }
+        if !self.conn.is_autocommit() {
+            // A read that panicked left its snapshot open.
+            self.conn
+                .execute_batch("ROLLBACK")
+                .map_err(StoreError::from)?;
         }
         self.conn.execute_batch("BEGIN").map_err(StoreError::from)?;
         let result = self.catch_up().map_err(E::from).and_then(|()| f(self));
