@@ -759,7 +759,7 @@ fn a_reader_sees_committed_data_only() {
         r#"{"type":"facility.register","facility":"F3","name":"Three","authority":"A","timezone":"UTC","official_capacity":5}"#,
     )).unwrap().unwrap();
     let seen = reader
-        .read_snapshot(|r| {
+        .read_current(|r| {
             Ok::<_, habeas_store::StoreError>((
                 r.latest_checkpoint()?.size,
                 r.whereabouts(&RegisterNo::parse("P1").unwrap())?,
@@ -771,7 +771,7 @@ fn a_reader_sees_committed_data_only() {
     store.commit().unwrap();
 
     let (cp, w, facilities) = reader
-        .read_snapshot(|r| {
+        .read_current(|r| {
             Ok::<_, habeas_store::StoreError>((
                 r.latest_checkpoint()?,
                 r.whereabouts(&RegisterNo::parse("P1").unwrap())?,

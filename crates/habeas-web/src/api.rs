@@ -181,7 +181,7 @@ async fn person(
     let scope = user.facilities.clone();
     let access = state.access.clone();
     let (file, findings) = state
-        .read(move |store| {
+        .read_current(move |store| {
             check_person_scope(store, &scope, &r)?;
             access.record(&name, Some(&r), "person file");
             let file = store
@@ -256,7 +256,9 @@ async fn population(
     require(&user, Action::ReadPopulation)?;
     let at = at(&q.at)?;
     let scope = user.facilities.clone();
-    let mut p = state.read(move |store| Ok(store.population(at)?)).await?;
+    let mut p = state
+        .read_current(move |store| Ok(store.population(at)?))
+        .await?;
     // A facility-scoped user sees their facilities only.
     if !scope.is_empty() {
         p.facilities.retain(|f| scoped(&scope, Some(&f.facility)));

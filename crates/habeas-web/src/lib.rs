@@ -56,11 +56,20 @@ const READERS: usize = 4;
 
 impl AppState {
     pub fn new(store: Store) -> Result<Self, habeas_store::StoreError> {
+        Self::with_max_group(store, MAX_GROUP_COMMANDS)
+    }
+
+    /// [`AppState::new`] with another group limit (commands per transaction; 1 commits every
+    /// request on its own).
+    pub fn with_max_group(
+        store: Store,
+        max_group: usize,
+    ) -> Result<Self, habeas_store::StoreError> {
         let access = habeas_store::AccessLogger::start(store.path())?;
         habeas_store::start_background_checkpoints(&store)?;
         let readers = readers::Readers::open(&store, READERS)?;
         Ok(AppState {
-            writer: Arc::new(writer::Writer::start(store)?),
+            writer: Arc::new(writer::Writer::start(store, max_group)?),
             readers: Arc::new(readers),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
             access: Arc::new(access),
@@ -78,14 +87,24 @@ impl AppState {
         self.writer.run(f).await
     }
 
-    /// Runs `f` on a read-only handle, in one snapshot of what is committed (the handle's
-    /// in-memory state caught up with it first).
+    /// Runs `f` on a read-only handle, in one snapshot of what is committed, for queries of
+    /// the tables (whereabouts, files, search, the log).
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     {
         self.readers.run(move |store| store.read_snapshot(f)).await
+    }
+
+    /// [`AppState::read`] for queries that also use the in-memory state (population, a
+    /// person's findings): the handle's state catches up with the snapshot first.
+    pub(crate) async fn read_current<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.readers.run(move |store| store.read_current(f)).await
     }
 
     /// Runs `f` with a read-only handle as it is (for calls that take their own snapshot).

@@ -54,11 +54,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread; it stops when the last handle is dropped.
-    pub fn start(store: Store) -> std::io::Result<Writer> {
+    pub fn start(store: Store, max_group: usize) -> std::io::Result<Writer> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("habeas-writer".into())
-            .spawn(move || run(store, rx))?;
+            .spawn(move || run(store, rx, max_group.max(1)))?;
         Ok(Writer { jobs })
     }
 
@@ -101,8 +101,8 @@ fn gone() -> ApiError {
     ApiError::internal("the writer thread stopped")
 }
 
-/// The writer thread: one group after another until every handle is dropped.
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
+/// The writer thread: one group (at most `max_group` commands, or one larger request) after another until every handle is dropped.
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, max_group: usize) {
     while let Some(job) = rx.blocking_recv() {
         let mut group = match job {
             Job::Run(f) => {
@@ -113,7 +113,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
         };
         let mut commands = group[0].submissions.len();
         let mut after = None;
-        while commands < MAX_GROUP_COMMANDS {
+        while commands < max_group {
             match rx.try_recv() {
                 Ok(Job::Commands(c)) => {
                     commands += c.submissions.len();

@@ -80,12 +80,35 @@ impl Store {
     }
 
     /// Runs `f` in one read transaction: every query it makes sees the same committed
-    /// snapshot. If the log moved since this handle last looked, the in-memory state
-    /// (places, orders, settings…) is reloaded first, inside the same snapshot, so it matches
-    /// the tables `f` reads. Not for calls that open their own transaction (`findings`,
-    /// `verify`): use [`Store::refresh`] before those.
+    /// snapshot. For queries of the tables only (whereabouts, files, search, the log); the
+    /// in-memory state is left as it is — see [`Store::read_current`].
     pub fn read_snapshot<T, E: From<StoreError>>(
         &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.in_read(false, f)
+    }
+
+    /// [`Store::read_snapshot`] for queries that also use the in-memory state (places,
+    /// orders, settings: population, findings): if the log moved since this handle last
+    /// looked, the state is reloaded first, inside the same snapshot, so it matches the
+    /// tables `f` reads. Not for calls that open their own transaction (`findings`,
+    /// `verify`): call [`Store::refresh`] before those.
+    pub fn read_current<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.in_read(true, f)
+    }
+
+    /// Brings the in-memory state up to the committed log (one read snapshot).
+    pub fn refresh(&mut self) -> Result<(), StoreError> {
+        self.read_current(|_| Ok::<(), StoreError>(()))
+    }
+
+    fn in_read<T, E: From<StoreError>>(
+        &mut self,
+        catch_up: bool,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
         if self.in_tx {
@@ -98,17 +121,17 @@ impl Store {
                 .map_err(StoreError::from)?;
         }
         self.conn.execute_batch("BEGIN").map_err(StoreError::from)?;
-        let result = self.catch_up().map_err(E::from).and_then(|()| f(self));
+        let result = if catch_up {
+            self.catch_up().map_err(E::from)
+        } else {
+            Ok(())
+        }
+        .and_then(|()| f(self));
         // A read transaction: ending it cannot lose anything.
         let end = self.conn.execute_batch("COMMIT");
         let value = result?;
         end.map_err(StoreError::from)?;
         Ok(value)
-    }
-
-    /// Brings the in-memory state up to the committed log (one read snapshot).
-    pub fn refresh(&mut self) -> Result<(), StoreError> {
-        self.read_snapshot(|_| Ok::<(), StoreError>(()))
     }
 
     /// Inside a read transaction: reloads head and state if the log moved.
