@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use crate::error::StoreError;
 use crate::schema;
 
+mod group;
+
 /// The first line of every leaf: names the leaf format so it can evolve.
 pub const LEAF_PREFIX: &str = "habeas-entry/v1";
 
@@ -121,12 +123,17 @@ pub struct Store {
     /// A write failed inside the open transaction: it can only be rolled back.
     poisoned: bool,
     salts: SaltPool,
-    clock: Box<dyn Fn() -> Timestamp + Send>,
+    /// Shared with the read-only handles opened from this store (`open_reader`).
+    clock: Clock,
+    /// The tree head when the open savepoint was taken (group commit, `store/group.rs`).
+    savepoint: Option<Frontier>,
     /// Persons kept in memory between transactions, at most.
     pub person_cache_limit: usize,
     /// Events replayed between two write-backs in `rebuild`.
     pub rebuild_chunk: u64,
 }
+
+type Clock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// Salts from the operating system's CSPRNG, read 4 KiB at a time: one system call per 128
 /// events instead of one each. Every byte is used once.
@@ -229,6 +236,10 @@ impl Store {
 
     /// Opens an existing register; never creates one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    fn open_with(path: &Path, mode: OpenFlags) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::NotFound {
                 path: path.to_owned(),
@@ -238,11 +249,8 @@ impl Store {
             path: path.to_owned(),
             detail,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| not_register(e.to_string()))?;
+        let conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| not_register(e.to_string()))?;
         let meta = read_meta(&conn).map_err(|e| not_register(e.to_string()))?;
         if meta.get("format").map(String::as_str) != Some(schema::FORMAT) {
             return Err(not_register("it has no habeas meta table".into()));
@@ -285,7 +293,8 @@ impl Store {
             damaged: None,
             poisoned: false,
             salts: SaltPool::default(),
-            clock: Box::new(Timestamp::now),
+            clock: std::sync::Arc::new(Timestamp::now),
+            savepoint: None,
             person_cache_limit: 50_000,
             rebuild_chunk: 10_000,
         };
@@ -294,8 +303,8 @@ impl Store {
     }
 
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
-    pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + 'static) {
-        self.clock = Box::new(clock);
+    pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
+        self.clock = std::sync::Arc::new(clock);
     }
 
     /// The register's clock (the time `recorded_at` would get now).
@@ -359,6 +368,11 @@ impl Store {
 
     fn load_head_and_state(&mut self) -> Result<(), StoreError> {
         self.load_head()?;
+        self.load_state()
+    }
+
+    /// Reloads the small tables into a fresh state (persons come back on demand).
+    fn load_state(&mut self) -> Result<(), StoreError> {
         self.state = State::default();
         self.saved_stays.clear();
         self.dirty = Dirty::default();
@@ -577,6 +591,7 @@ impl Store {
         match result {
             Ok(checkpoint) => {
                 self.in_tx = false;
+                self.savepoint = None;
                 if self.state.persons.len() > self.person_cache_limit {
                     self.state.persons.clear();
                     self.saved_stays.clear();
@@ -593,6 +608,7 @@ impl Store {
     /// Abandons the transaction: nothing of it stays, in the database or in memory.
     pub fn rollback(&mut self) -> Result<(), StoreError> {
         self.poisoned = false;
+        self.savepoint = None;
         if self.in_tx {
             self.in_tx = false;
             // A failed COMMIT may already have ended the transaction.

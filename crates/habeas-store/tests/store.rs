@@ -654,3 +654,144 @@ mod accounts {
         assert!(err.contains("never deleted"), "{err}");
     }
 }
+
+fn admit(p: &str) -> Submission {
+    sub(&format!(
+        r#"{{"type":"admission.record","register_no":"{p}","facility":"F1","at":"2025-02-01T00:00:00Z","legal_status":"remand"}}"#
+    ))
+}
+
+/// Group commit: three requests in one transaction, the middle one undone at its savepoint
+/// after part of it was applied. The others land with one checkpoint, and nothing of the
+/// middle one stays — in the tables, the log, or the in-memory state.
+#[test]
+fn rollback_to_savepoint_undoes_one_request_and_keeps_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = new_store(dir.path());
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    let start = store.log_size();
+
+    store.begin().unwrap();
+    // Request 1: admits P1.
+    store.savepoint().unwrap();
+    let first = store.submit(&admit("P1")).unwrap().unwrap();
+    store.release_savepoint().unwrap();
+    assert!(
+        matches!(store.savepoint(), Ok(())),
+        "a new savepoint after release"
+    );
+    // Request 2: registers a facility, admits P2 there, then a refused placement.
+    let f3 = sub(
+        r#"{"type":"facility.register","facility":"F3","name":"Three","authority":"A","timezone":"UTC","official_capacity":5}"#,
+    );
+    assert!(store.submit(&f3).unwrap().is_ok());
+    assert!(store.submit(&admit("P2")).unwrap().is_ok());
+    let refused = store
+        .submit(&sub(
+            r#"{"type":"placement.record","register_no":"P2","cell":"F1/U/C9","at":"2025-02-01T01:00:00Z"}"#,
+        ))
+        .unwrap();
+    assert_eq!(refused.unwrap_err().rule, "unknown-cell");
+    store.rollback_to_savepoint().unwrap();
+    // Request 3: admits P3; its seq follows request 1's, as if request 2 never was.
+    store.savepoint().unwrap();
+    let third = store.submit(&admit("P3")).unwrap().unwrap();
+    store.release_savepoint().unwrap();
+    assert_eq!(first, vec![start]);
+    assert_eq!(third, vec![start + 1]);
+    let checkpoint = store.commit().unwrap().unwrap();
+    assert_eq!(checkpoint.size, start + 2, "one checkpoint for the group");
+
+    let p = |s: &str| RegisterNo::parse(s).unwrap();
+    assert!(store.whereabouts(&p("P1")).unwrap().is_some());
+    assert!(store.whereabouts(&p("P2")).unwrap().is_none());
+    assert!(store.whereabouts(&p("P3")).unwrap().is_some());
+    assert!(!store.state().facilities.keys().any(|f| f.as_str() == "F3"));
+    // The in-memory state forgot request 2 too: F3 and P2 can be recorded anew.
+    let (o, _) = store.submit_batch(&[f3, admit("P2")], true).unwrap();
+    assert!(o.iter().all(Result::is_ok), "{o:?}");
+    assert!(store.verify(None).unwrap().ok());
+    let live = dump(&path);
+    store.rebuild().unwrap();
+    assert_eq!(dump(&path), live, "the tables are a cache of the log");
+}
+
+#[test]
+fn savepoints_are_refused_out_of_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    assert!(matches!(
+        store.savepoint(),
+        Err(habeas_store::StoreError::NoTransaction)
+    ));
+    store.begin().unwrap();
+    assert!(matches!(
+        store.rollback_to_savepoint(),
+        Err(habeas_store::StoreError::NoSavepoint)
+    ));
+    store.savepoint().unwrap();
+    assert!(matches!(
+        store.savepoint(),
+        Err(habeas_store::StoreError::SavepointOpen)
+    ));
+    store.rollback().unwrap();
+    // A rollback ends the savepoint with the transaction.
+    store.begin().unwrap();
+    store.savepoint().unwrap();
+    store.commit().unwrap();
+}
+
+/// A read-only handle sees what is committed, never a transaction in progress, and its
+/// in-memory state follows the log.
+#[test]
+fn a_reader_sees_committed_data_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = new_store(dir.path());
+    let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+    store.submit_batch(&places, false).unwrap();
+    let mut reader = store.open_reader().unwrap();
+    let size = store.log_size();
+
+    store.begin().unwrap();
+    store.submit(&admit("P1")).unwrap().unwrap();
+    store.submit(&sub(
+        r#"{"type":"facility.register","facility":"F3","name":"Three","authority":"A","timezone":"UTC","official_capacity":5}"#,
+    )).unwrap().unwrap();
+    let seen = reader
+        .read_current(|r| {
+            Ok::<_, habeas_store::StoreError>((
+                r.latest_checkpoint()?.size,
+                r.whereabouts(&RegisterNo::parse("P1").unwrap())?,
+                r.population(None)?.facilities.len(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(seen, (size, None, 2), "nothing uncommitted is visible");
+    store.commit().unwrap();
+
+    let (cp, w, facilities) = reader
+        .read_current(|r| {
+            Ok::<_, habeas_store::StoreError>((
+                r.latest_checkpoint()?,
+                r.whereabouts(&RegisterNo::parse("P1").unwrap())?,
+                r.population(None)?.facilities.len(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(cp.size, size + 2);
+    assert!(w.is_some());
+    assert_eq!(facilities, 3, "the reader's state caught up with the log");
+    assert_eq!(reader.log_size(), size + 2);
+    // The receipt it serves verifies against the checkpoint it serves.
+    let receipt = reader.read_snapshot(|r| r.inclusion_receipt(size)).unwrap();
+    assert_eq!(receipt.checkpoint, cp.note);
+    // And it cannot write.
+    assert!(reader.submit_batch(&[admit("P9")], true).is_err());
+    assert!(
+        store
+            .whereabouts(&RegisterNo::parse("P9").unwrap())
+            .unwrap()
+            .is_none()
+    );
+}

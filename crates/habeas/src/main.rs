@@ -110,6 +110,10 @@ enum Cmd {
         /// Address to listen on (keep it on loopback behind a TLS proxy in production).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Commands the writer commits together at most (group commit); 1 commits every
+        /// request on its own (for comparison).
+        #[arg(long, default_value_t = habeas_web::MAX_GROUP_COMMANDS as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        max_group: u64,
     },
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
     /// per role; their tokens are printed). Everything in it is synthetic.
@@ -475,7 +479,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             );
             Ok(0)
         }
-        Cmd::Serve { addr } => {
+        Cmd::Serve { addr, max_group } => {
             let store = open(&cli.db)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -485,7 +489,13 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 cli.db
             );
             runtime
-                .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
+                .block_on(habeas_web::serve(
+                    habeas_web::AppState::with_max_group(
+                        store,
+                        usize::try_from(max_group).unwrap_or(usize::MAX),
+                    )?,
+                    addr,
+                ))
                 .with_context(|| format!("serving on {addr}"))?;
             Ok(0)
         }
