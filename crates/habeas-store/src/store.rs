@@ -302,6 +302,14 @@ impl Store {
         Ok(store)
     }
 
+    /// For a throwaway register built in bulk (benchmarks): commits without fsync and a 1 GiB
+    /// page cache. A crash can lose or corrupt such a register: never use it for a real one.
+    pub fn set_throwaway_bulk_load(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-1048576;")?;
+        Ok(())
+    }
+
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
     pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
         self.clock = std::sync::Arc::new(clock);
@@ -999,6 +1007,7 @@ fn write_person(conn: &Connection, person: &Person, saved: usize) -> Result<usiz
         id.and_then(|i| i.date_of_birth).map(|d| d.to_string()),
         to_json(person),
     ])?;
+    crate::project::held_person(conn, person)?;
     let mut idx = 0usize;
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO stays (register_no, idx, episode, status, facility, unit, cell,

@@ -405,11 +405,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 known_now,
             };
             let findings = store.findings(at, &filter)?;
+            // Buffered: a national register has findings by the hundred thousand, and stdout
+            // alone writes line by line.
+            let mut out = std::io::BufWriter::new(&mut out);
             if json {
                 render::json(&mut out, &findings)?;
             } else {
                 render::findings(&mut out, &findings)?;
             }
+            out.flush()?;
             Ok(0)
         }
         Cmd::Log { what } => {
