@@ -361,6 +361,7 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 national_population: e.national_population,
                 country: e.country.clone(),
                 limits: e.limits.clone(),
+                publication_min_count: e.publication_min_count,
                 seq,
             });
         }

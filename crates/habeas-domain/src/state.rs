@@ -57,6 +57,9 @@ pub struct Settings {
     pub country: Option<Country>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub limits: BTreeMap<String, f64>,
+    /// Counts of people below this are suppressed in published statistics (never deaths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_min_count: Option<u64>,
     pub seq: u64,
 }
 

@@ -10,6 +10,7 @@ mod log;
 mod project;
 mod queries;
 mod schema;
+mod stats;
 mod store;
 
 pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};

@@ -25,6 +25,13 @@ CREATE TABLE events (
 );
 CREATE INDEX events_subject ON events(subject) WHERE subject IS NOT NULL;
 
+-- Movements by kind and time, for the statistics' monthly series (stats.rs); daily-life
+-- events stay out of it.
+CREATE INDEX events_movements ON events(type, at_us) WHERE type IN ('admission.recorded', 'transfer.departed', 'release.recorded', 'death.recorded', 'escape.recorded');
+-- Admissions under an agreement (the key appears in the canonical record only when set), for
+-- the statistics per agreement.
+CREATE INDEX events_agreement_admissions ON events(type) WHERE type = 'admission.recorded' AND instr(record, '"agreement":') > 0;
+
 -- Hashes of complete full subtrees: (level, idx) covers leaves idx*2^level .. (idx+1)*2^level-1.
 CREATE TABLE tree (
     level INTEGER NOT NULL,

@@ -90,6 +90,43 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The published statistics at a date: population, facilities, monthly movements and
+    /// deaths, agreements, and the standards not kept (aggregates only).
+    Stats {
+        /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Months in the series, ending with the month of --at.
+        #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=600))]
+        months: u32,
+        /// The whole statistics as one JSON document.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Tables as CSV (each after a `# table` line; with --table, that table alone).
+        #[arg(long)]
+        csv: bool,
+        /// With --csv: only this table (summary, facilities, months, deaths_by_cause,
+        /// agreements, checks).
+        #[arg(long, requires = "csv")]
+        table: Option<String>,
+        /// Suppress small counts of people as `publish` does (settings.record
+        /// publication_min_count).
+        #[arg(long)]
+        suppress: bool,
+    },
+    /// Write the statistics as a static site an oversight body can post as is: HTML pages
+    /// with SVG charts, CSV and JSON beside every table, definitions and sources.
+    Publish {
+        /// The folder to write (created if missing; files of the site are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// First month of the series (YYYY-MM-DD, any day of it). Default: 35 months before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// The date of the figures (YYYY-MM-DD = the end of that day, UTC). Default: now.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// The verifiable log: key, checkpoints, leaves and proofs.
     Log {
         #[command(subcommand)]
@@ -414,6 +451,76 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 render::findings(&mut out, &findings)?;
             }
             out.flush()?;
+            Ok(0)
+        }
+        Cmd::Stats {
+            at,
+            months,
+            json,
+            csv,
+            table,
+            suppress,
+        } => {
+            let store = open(&cli.db)?;
+            let at = match at.as_deref().map(parse_at).transpose()? {
+                Some(t) => t,
+                None => store.now(),
+            };
+            let mut stats =
+                store.statistics(Some(at), habeas_stats::series_start(at, months - 1))?;
+            if suppress {
+                let min = store.stats_min_count(at)?;
+                stats.suppress(min);
+            }
+            render::stats(&mut out, &stats, json, csv, table.as_deref())?;
+            Ok(0)
+        }
+        Cmd::Publish { out: dir, from, to } => {
+            let store = open(&cli.db)?;
+            let date = |flag: &str, s: &str| {
+                s.parse::<jiff::civil::Date>().map_err(|_| {
+                    Fail(
+                        2,
+                        anyhow::anyhow!("--{flag} `{s}`: expected a date (2025-03-16)"),
+                    )
+                })
+            };
+            let at = match &to {
+                Some(s) => habeas_stats::end_of_day(date("to", s)?),
+                None => store.now(),
+            };
+            let series_from = match &from {
+                Some(s) => habeas_stats::month_start(date("from", s)?),
+                None => habeas_stats::series_start(at, 35),
+            };
+            if series_from > at {
+                return Err(Fail(
+                    2,
+                    anyhow::anyhow!("--from must not be after --to (or now)"),
+                ));
+            }
+            let mut stats = store.statistics(Some(at), series_from)?;
+            stats.suppress(store.stats_min_count(at)?);
+            let info = habeas_stats::SiteInfo {
+                origin: store.origin().to_owned(),
+                log_size: store.log_size(),
+            };
+            let files = habeas_stats::site(&stats, &info);
+            std::fs::create_dir_all(&dir).with_context(|| format!("--out {}", dir.display()))?;
+            for f in &files {
+                let path = dir.join(&f.path);
+                std::fs::write(&path, &f.contents)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            writeln!(
+                out,
+                "published {} files to {} (statistics at {}, months {} to {})",
+                files.len(),
+                dir.display(),
+                stats.at,
+                stats.series.from,
+                stats.series.to
+            )?;
             Ok(0)
         }
         Cmd::Log { what } => {
