@@ -17,8 +17,9 @@ trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$HABEAS_LOAD_DIR"' EXIT
 bin=${HABEAS_BIN:-}
 if [ -z "$bin" ]; then
     # The target directory is shared with other worktrees, whose newer artifacts of the same
-    # crates would otherwise look fresh: touch the sources so this tree is what gets built.
-    find crates -name '*.rs' -o -name Cargo.toml | xargs touch
+    # crates would look fresh to cargo (it compares modification times): dating the sources
+    # an hour ahead makes sure this tree is what gets built, whoever builds meanwhile.
+    find crates -name '*.rs' -o -name Cargo.toml | xargs touch -d '+1 hour'
     hcargo build --release --quiet -p habeas
     # The shared target directory is rebuilt by others: serve a copy.
     cp /work/main/target/release/habeas "$HABEAS_LOAD_DIR/habeas"

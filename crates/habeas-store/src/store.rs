@@ -684,6 +684,10 @@ impl Store {
     }
 
     fn mark_dirty(&mut self, event: &Event) {
+        // A contact, an exam…: only its fact row is written (by `project`), not the person.
+        if event.changes_no_entity() {
+            return;
+        }
         let d = &mut self.dirty;
         match event {
             Event::FacilityRegistered(e) => {
