@@ -61,7 +61,7 @@ stop() {
 }
 measure() { # title, connections, script
     echo "== $1, $2 connections, 15 s"
-    wrk -t2 -c"$2" -d15s --latency -s "$here/$3" "$url" | grep -E "Requests/sec|50%|99%|Non-2xx"
+    wrk -t2 -c"$2" -d15s --latency -s "$here/$3" "$url" | grep -E "^ +(50|99)%|Requests/sec|Non-2xx"
 }
 
 start
@@ -72,9 +72,9 @@ done
 echo "== reads (8 connections) while writes run (8 connections), 15 s"
 wrk -t1 -c8 -d15s --latency -s "$here/writes.lua" "$url" > "$HABEAS_LOAD_DIR/mixed-writes" &
 writes=$!
-wrk -t1 -c8 -d15s --latency -s "$here/reads.lua" "$url" | grep -E "Requests/sec|50%|99%|Non-2xx" | sed 's/^/  reads  /'
+wrk -t1 -c8 -d15s --latency -s "$here/reads.lua" "$url" | grep -E "^ +(50|99)%|Requests/sec|Non-2xx" | sed 's/^/  reads  /'
 wait $writes
-grep -E "Requests/sec|50%|99%|Non-2xx" "$HABEAS_LOAD_DIR/mixed-writes" | sed 's/^/  writes /'
+grep -E "^ +(50|99)%|Requests/sec|Non-2xx" "$HABEAS_LOAD_DIR/mixed-writes" | sed 's/^/  writes /'
 stop
 
 start --max-group 1
