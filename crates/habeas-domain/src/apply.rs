@@ -365,7 +365,8 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 seq,
             });
         }
-        // Facts kept in their own tables by the store; they change no entity here.
+        // Facts kept in their own tables by the store; they change no entity here
+        // (`Event::changes_no_entity` names the same list; the store relies on it).
         Event::ExerciseRecorded(_)
         | Event::ContactRecorded(_)
         | Event::NotificationRecorded(_)
