@@ -11,6 +11,7 @@ mod project;
 mod queries;
 mod schema;
 mod store;
+mod views;
 
 pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use error::StoreError;
@@ -24,3 +25,4 @@ pub use store::{
     LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
     start_background_checkpoints,
 };
+pub use views::MOVEMENT_TYPES;

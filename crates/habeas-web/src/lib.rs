@@ -6,6 +6,8 @@
 //! - `/log/…`: the transparency endpoints, open to everyone: the verifier key, checkpoints,
 //!   leaves and proofs in the C2SP formats.
 //! - `/locate`: the public locator — an exact match answers the facility only, never a list.
+//! - `/`, `/people/…`, `/record/…` …: the web interface ([`html`]), server-rendered pages
+//!   for the same users and roles (not in the OpenAPI document).
 //!
 //! The store is synchronous; handlers run it on the blocking pool behind one mutex (SQLite
 //! has one writer anyway).
@@ -13,6 +15,7 @@
 mod api;
 pub mod auth;
 mod error;
+pub mod html;
 mod locate;
 pub mod session;
 mod transparency;
@@ -125,6 +128,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     let (routes, doc) = parts();
     let doc = doc.to_pretty_json().unwrap_or_default();
     routes
+        .merge(html::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {
