@@ -123,6 +123,7 @@ fn history(now: Timestamp) -> Vec<(Timestamp, Value)> {
         "CEN/P1/C06",
         "CEN/P1/C06",
         "CEN/P2/C05",
+        "CEN/P1/C01",
     ];
     for (i, cell) in plan.iter().enumerate() {
         let no = format!("SYN-{:04}", i + 1);
@@ -645,4 +646,287 @@ async fn every_page_renders_in_both_languages_chosen_by_cookie_or_browser() {
     assert_eq!(receipt.status, StatusCode::OK);
     let parsed = habeas_ledger::InclusionReceipt::parse(&receipt.body).unwrap();
     assert_eq!(parsed.index, 3);
+}
+
+// --- in a real browser ----------------------------------------------------------------------
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+fn on_path(names: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for `{css}`: {e}"))
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = wait_css(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn submit(c: &Client, form_css: &str) {
+    c.find(Locator::Css(&format!("{form_css} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    if let Some(dir) = std::env::var_os("HABEAS_SCREENSHOTS") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
+    let chromium = on_path(&["chromium", "chromium-browser", "google-chrome"]).expect(
+        "chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does)",
+    );
+    let driver = on_path(&["chromedriver"])
+        .expect("chromedriver is not installed: apt-get install -y chromium-driver (.ci/run does)");
+    let r = register();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(habeas_web::serve_on(listener, r.state.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut chromedriver = tokio::process::Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "chromedriver did not listen on {port}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1400", "--lang=en-GB",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.path(),
+                "download.prompt_for_download": false,
+                "intl.accept_languages": "en-GB,en",
+            },
+        },
+    }))
+    .unwrap();
+    let c = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with chromium");
+
+    // Sign in: the register sends the browser to the form, then back to the dashboard.
+    c.goto(&format!("{base}/")).await.unwrap();
+    fill(&c, "#name", "reg.istrar").await;
+    fill(&c, "#password", PASSWORD).await;
+    submit(&c, "form.stack").await;
+    let total = wait_css(&c, "#total-held").await.text().await.unwrap();
+    assert!(
+        total.parse::<u64>().unwrap() > 20,
+        "the dashboard shows the population"
+    );
+    screenshot(&c, "dashboard").await;
+
+    // Admit a person through the generated form.
+    c.goto(&format!("{base}/record/admission.record"))
+        .await
+        .unwrap();
+    fill(&c, "#f-register_no", "SYN-B001").await;
+    fill(&c, "#f-facility", "CEN").await;
+    wait_css(&c, "#f-legal_status")
+        .await
+        .select_by_value("remand")
+        .await
+        .unwrap();
+    fill(&c, "#f-person-given_names", "Berta").await;
+    fill(&c, "#f-person-family_names", "Navegador Ejemplo").await;
+    wait_css(&c, "#f-person-sex")
+        .await
+        .select_by_value("female")
+        .await
+        .unwrap();
+    submit(&c, "form.command").await;
+    wait_css(&c, "#recorded").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/people/SYN-B001")
+    );
+
+    // Place them from their file: an unknown cell is refused beside the field, then the
+    // right one is accepted.
+    wait_css(
+        &c,
+        "a[href^='/record/placement.record?register_no=SYN-B001']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    fill(&c, "#f-cell", "CEN/ING/C09").await;
+    submit(&c, "form.command").await;
+    let err = wait_css(&c, "#f-cell-error").await.text().await.unwrap();
+    assert!(err.contains("Unknown cell"), "{err}");
+    assert_eq!(
+        wait_css(&c, "#f-register_no")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("SYN-B001"),
+        "the entered values are kept"
+    );
+    fill(&c, "#f-cell", "CEN/ING/C01").await;
+    submit(&c, "form.command").await;
+    wait_css(&c, "#recorded").await;
+    let cell = wait_css(&c, "#person-cell").await.text().await.unwrap();
+    assert_eq!(cell, "CEN/ING/C01");
+
+    // A finding appears: two people for the cell's single bed.
+    let finding = c
+        .find(Locator::XPath(
+            "//table[contains(@class,'findings')]//code[text()='bed-shortage']",
+        ))
+        .await;
+    assert!(finding.is_ok(), "the person's file shows the bed shortage");
+
+    // Find them on the facility grid, and open the cell.
+    c.goto(&format!("{base}/facilities/CEN")).await.unwrap();
+    let tile = wait_css(&c, "a[data-cell='CEN/ING/C01']").await;
+    let text = tile.text().await.unwrap();
+    assert!(text.contains("2 / 2"), "{text}");
+    assert!(
+        tile.attr("class")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("occ-beds")
+    );
+    screenshot(&c, "facility").await;
+    tile.click().await.unwrap();
+    wait_css(&c, "#people a[href='/people/SYN-B001']").await;
+
+    // The findings page lists it too.
+    c.goto(&format!("{base}/findings?check=bed-shortage"))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("CEN/ING/C01"),
+        "bed-shortage for the cell is listed"
+    );
+
+    // Download the receipt of the placement, and check it against the log.
+    c.goto(&format!("{base}/people/SYN-0005")).await.unwrap();
+    wait_css(&c, "#timeline").await;
+    screenshot(&c, "person").await;
+    c.goto(&format!("{base}/people/SYN-B001")).await.unwrap();
+    let link = wait_css(&c, "a.receipt").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    let seq: u64 = href.rsplit('/').next().unwrap().parse().unwrap();
+    link.click().await.unwrap();
+    let file = downloads
+        .path()
+        .join(format!("habeas-receipt-{seq}.tlog-proof"));
+    let started = std::time::Instant::now();
+    while !file.exists() {
+        assert!(
+            started.elapsed() < WAIT,
+            "the receipt was downloaded to {}",
+            file.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    let receipt = habeas_ledger::InclusionReceipt::parse(&text).unwrap();
+    assert_eq!(receipt.index, seq);
+    let (verifier, leaf) = {
+        let store = r.state.store.lock().unwrap();
+        (store.verifier(), store.leaf(seq).unwrap())
+    };
+    let (cp, _) =
+        habeas_ledger::Checkpoint::open(&receipt.checkpoint, std::slice::from_ref(&verifier))
+            .unwrap();
+    habeas_ledger::verify_inclusion(
+        &habeas_ledger::leaf_hash(&leaf),
+        seq,
+        cp.size,
+        &receipt.hashes,
+        &cp.root,
+    )
+    .unwrap();
+
+    // Switch to Spanish: the choice is kept.
+    wait_css(&c, "button[name='lang'][value='es']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_css(&c, "html[lang='es']").await;
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Cerrar sesión") && body.contains("Cronología"),
+        "{body}"
+    );
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_css(&c, "html[lang='es']").await;
+    let h1 = wait_css(&c, "h1").await.text().await.unwrap();
+    assert_eq!(h1, "Panel");
+
+    c.close().await.unwrap();
+    let _ = chromedriver.kill().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }

@@ -103,14 +103,14 @@ enum Cmd {
     },
     /// Re-derive the current-state tables from the log.
     Rebuild,
-    /// Serve the JSON API, the transparency endpoints and the public locator.
+    /// Serve the web interface, the JSON API, the transparency endpoints and the public locator.
     Serve {
         /// Address to listen on (keep it on loopback behind a TLS proxy in production).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
     },
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
-    /// per role; their tokens are printed). Everything in it is synthetic.
+    /// per role; their password and tokens are printed). Everything in it is synthetic.
     Demo {
         /// small (three months, a few hundred people), national (110,000 held), or N held.
         #[arg(long, default_value = "small")]
@@ -605,9 +605,11 @@ fn demo(
         db.display(),
         store.log_size()
     )?;
+    // One known password for every demo account: the register is synthetic and local.
+    const DEMO_PASSWORD: &str = "habeas-demo-password";
     writeln!(
         out,
-        "Demo accounts (API tokens, send as `Authorization: Bearer TOKEN`):"
+        "Demo accounts (sign in on the web with password `{DEMO_PASSWORD}`; API tokens, send as `Authorization: Bearer TOKEN`):"
     )?;
     use habeas_domain::authz::Role;
     for (name, role) in [
@@ -617,7 +619,7 @@ fn demo(
         ("demo.health", Role::Health),
         ("demo.monitor", Role::Monitor),
     ] {
-        store.add_user(name, role, &[], None)?;
+        store.add_user(name, role, &[], Some(DEMO_PASSWORD))?;
         writeln!(
             out,
             "  {name:<16} {:<10} {}",
@@ -625,7 +627,11 @@ fn demo(
             store.new_token(name)?
         )?;
     }
-    writeln!(out, "Try: curl http://{addr}/log/checkpoint")?;
+    writeln!(
+        out,
+        "Try: open http://{addr}/ in a browser and sign in as demo.registrar"
+    )?;
+    writeln!(out, "     curl http://{addr}/log/checkpoint")?;
     writeln!(
         out,
         "     curl -H \"Authorization: Bearer <monitor token>\" http://{addr}/api/v1/population"

@@ -1064,7 +1064,10 @@ async fn person(
         },
         facility: wstr("facility"),
         cell: wstr("cell"),
-        since: wstr("since"),
+        since: {
+            let s = wstr("since");
+            s.parse::<Timestamp>().map(when).unwrap_or(s)
+        },
         legal_status: episode
             .map(|e| tr.dynamic("opt", &habeas_domain::model::variant_name(&e.legal_status)))
             .unwrap_or_default(),
