@@ -12,6 +12,7 @@ mod queries;
 mod schema;
 mod stats;
 mod store;
+mod views;
 
 pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use error::StoreError;
@@ -25,3 +26,4 @@ pub use store::{
     LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
     start_background_checkpoints,
 };
+pub use views::MOVEMENT_TYPES;

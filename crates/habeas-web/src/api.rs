@@ -129,13 +129,13 @@ async fn commands(
 }
 
 /// Whether a facility (by code) is inside a user's scope; an empty scope covers all.
-fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
+pub(crate) fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
     scope.is_empty() || facility.is_some_and(|f| scope.iter().any(|s| s.as_str() == f))
 }
 
 /// A facility-scoped user reads only the files of persons held (or last held) in their
 /// facilities.
-fn check_person_scope(
+pub(crate) fn check_person_scope(
     store: &habeas_store::Store,
     scope: &[habeas_domain::FacilityCode],
     r: &RegisterNo,

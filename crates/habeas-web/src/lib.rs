@@ -6,6 +6,8 @@
 //! - `/log/…`: the transparency endpoints, open to everyone: the verifier key, checkpoints,
 //!   leaves and proofs in the C2SP formats.
 //! - `/locate`: the public locator — an exact match answers the facility only, never a list.
+//! - `/`, `/people/…`, `/record/…` …: the web interface ([`html`]), server-rendered pages
+//!   for the same users and roles (not in the OpenAPI document).
 //!
 //! The store is synchronous. Writes go to one writer thread that owns the writing Store and
 //! commits the requests queued at that moment together (group commit, [`writer`]); reads run
@@ -14,6 +16,7 @@
 mod api;
 pub mod auth;
 mod error;
+pub mod html;
 mod locate;
 mod readers;
 pub mod session;
@@ -178,6 +181,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     let (routes, doc) = parts();
     let doc = doc.to_pretty_json().unwrap_or_default();
     routes
+        .merge(html::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

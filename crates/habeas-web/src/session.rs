@@ -44,7 +44,7 @@ pub struct LoginGuard {
 }
 
 impl LoginGuard {
-    fn blocked(&self, key: &str) -> bool {
+    pub(crate) fn blocked(&self, key: &str) -> bool {
         let Ok(map) = self.failures.lock() else {
             return true;
         };
@@ -52,7 +52,7 @@ impl LoginGuard {
             .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
     }
 
-    fn fail(&self, key: &str) {
+    pub(crate) fn fail(&self, key: &str) {
         if let Ok(mut map) = self.failures.lock() {
             let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
             if entry.0.elapsed() >= FAILURE_WINDOW {
@@ -62,7 +62,7 @@ impl LoginGuard {
         }
     }
 
-    fn clear(&self, key: &str) {
+    pub(crate) fn clear(&self, key: &str) {
         if let Ok(mut map) = self.failures.lock() {
             map.remove(key);
         }

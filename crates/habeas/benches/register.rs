@@ -157,7 +157,10 @@ fn habeas_apply(file: &Path, db: &Path) -> (Duration, u64) {
     for f in [db.to_owned(), habeas_store::key_path(db)] {
         let _ = std::fs::remove_file(f);
     }
-    let bin = env!("CARGO_BIN_EXE_habeas");
+    // $HABEAS_BENCH_BIN: a copy of the binary to measure instead of the one cargo built.
+    let bin =
+        std::env::var("HABEAS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_habeas").into());
+    let bin = bin.as_str();
     let init = Command::new(bin)
         .args([
             "--db",

@@ -142,7 +142,7 @@ enum Cmd {
     },
     /// Re-derive the current-state tables from the log.
     Rebuild,
-    /// Serve the JSON API, the transparency endpoints and the public locator.
+    /// Serve the web interface, the JSON API, the transparency endpoints and the public locator.
     Serve {
         /// Address to listen on (keep it on loopback behind a TLS proxy in production).
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -153,7 +153,7 @@ enum Cmd {
         max_group: u64,
     },
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
-    /// per role; their tokens are printed). Everything in it is synthetic.
+    /// per role; their password and tokens are printed). Everything in it is synthetic.
     Demo {
         /// national (110,000 held at the end of three years), small (three months, a few
         /// hundred people), or N held.
