@@ -887,7 +887,8 @@ async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
     let receipt = habeas_ledger::InclusionReceipt::parse(&text).unwrap();
     assert_eq!(receipt.index, seq);
     let (verifier, leaf) = {
-        let store = r.state.store.lock().unwrap();
+        // A reader of its own on the same register file, as any other process would open it.
+        let store = Store::open(&r._dir.path().join("web.db")).unwrap();
         (store.verifier(), store.leaf(seq).unwrap())
     };
     let (cp, _) =
