@@ -1620,6 +1620,7 @@ async fn statistics(State(state): State<AppState>, me: SignedIn) -> PageResult {
 #[template(path = "transparency.html")]
 struct TransparencyPage {
     c: Ctx,
+    host: String,
     checkpoint: String,
     size: u64,
     key: String,
@@ -1633,6 +1634,15 @@ async fn transparency(
     headers: HeaderMap,
 ) -> PageResult {
     let session = session_cookie(&headers);
+    // The commands name this server as the browser reached it.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map_or_else(|| "HOST".to_owned(), |h| format!("http://{h}"));
     let (checkpoint, size, key, origin, user) = state
         .with_store(move |store| {
             let user = match session {
@@ -1660,6 +1670,7 @@ async fn transparency(
     };
     Ok(page(&TransparencyPage {
         c,
+        host,
         checkpoint,
         size,
         key,
