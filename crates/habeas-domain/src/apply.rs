@@ -361,10 +361,12 @@ pub fn apply(state: &mut State, recorded: &Recorded) -> Result<(), ApplyError> {
                 national_population: e.national_population,
                 country: e.country.clone(),
                 limits: e.limits.clone(),
+                publication_min_count: e.publication_min_count,
                 seq,
             });
         }
-        // Facts kept in their own tables by the store; they change no entity here.
+        // Facts kept in their own tables by the store; they change no entity here
+        // (`Event::changes_no_entity` names the same list; the store relies on it).
         Event::ExerciseRecorded(_)
         | Event::ContactRecorded(_)
         | Event::NotificationRecorded(_)

@@ -134,6 +134,29 @@ impl CommandClass {
         }
     }
 
+    /// The class of a command type by its name (`placement.record`), for interfaces that
+    /// offer commands before there is one (the web forms). Agrees with [`CommandClass::of`].
+    pub fn of_type(type_name: &str) -> Option<CommandClass> {
+        use CommandClass as C;
+        Some(match type_name {
+            "facility.register" | "unit.register" | "cell.register" => C::Places,
+            "admission.record" | "placement.record" | "legal_basis.record" | "absence.start"
+            | "absence.end" | "transfer.order" | "transfer.depart" | "transfer.arrive"
+            | "release.record" | "death.record" | "escape.record" | "court_order.record"
+            | "court_order.lift" | "agreement.record" => C::Custody,
+            "exercise.record"
+            | "contact.record"
+            | "notification.record"
+            | "separation.start"
+            | "separation.end"
+            | "incident.record"
+            | "count.record" => C::DailyLife,
+            "health.exam" | "health.request" | "health.seen" => C::Health,
+            "settings.record" => C::Settings,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CommandClass::Places => "places",

@@ -278,6 +278,10 @@ pub struct SettingsRecord {
     /// Overrides of the checks' defaults, by `check.limit` name (see `checks::LIMITS`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub limits: std::collections::BTreeMap<String, f64>,
+    /// Published statistics show a count of people below this as suppressed (deaths never
+    /// are), so that a small group cannot be singled out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_min_count: Option<u64>,
 }
 
 macro_rules! vocabulary {

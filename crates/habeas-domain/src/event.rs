@@ -106,6 +106,20 @@ pub enum Event {
 }
 
 impl Event {
+    /// A fact kept only in its own table by the store (a contact, a notification, an exam,
+    /// an exercise session, a count): `apply` changes no entity for it, so a store need not
+    /// write any entity back.
+    pub fn changes_no_entity(&self) -> bool {
+        matches!(
+            self,
+            Event::ExerciseRecorded(_)
+                | Event::ContactRecorded(_)
+                | Event::NotificationRecorded(_)
+                | Event::HealthExamined(_)
+                | Event::CountRecorded(_)
+        )
+    }
+
     /// The person this event is about, if any.
     pub fn register_no(&self) -> Option<&RegisterNo> {
         match self {

@@ -57,6 +57,9 @@ pub struct Settings {
     pub country: Option<Country>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub limits: BTreeMap<String, f64>,
+    /// Counts of people below this are suppressed in published statistics (never deaths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_min_count: Option<u64>,
     pub seq: u64,
 }
 
@@ -376,6 +379,86 @@ impl Person {
             identity: self.identity,
             episodes,
         })
+    }
+
+    /// The latest time anything in the file happened, and the latest time the register
+    /// learnt of anything in it: at any `t` and `known` at or after them,
+    /// [`Person::into_as_of`] changes nothing.
+    pub fn last_change(&self) -> (Timestamp, Timestamp) {
+        let mut at = Timestamp::MIN;
+        let mut recorded = Timestamp::MIN;
+        let mut see = |a: Timestamp, r: Timestamp| {
+            at = at.max(a);
+            recorded = recorded.max(r);
+        };
+        for e in &self.episodes {
+            see(e.admitted_at, e.admitted_at);
+            for s in &e.stays {
+                see(s.from, s.recorded_at);
+                if let (Some(u), Some(r)) = (s.until, s.until_recorded_at) {
+                    see(u, r);
+                }
+            }
+            for b in &e.legal_bases {
+                see(b.at, b.recorded_at);
+            }
+            for s in &e.separations {
+                see(s.from, s.recorded_at);
+                if let (Some(u), Some(r)) = (s.until, s.until_recorded_at) {
+                    see(u, r);
+                }
+            }
+            if let Some(end) = &e.end {
+                see(end.at, end.recorded_at);
+            }
+        }
+        (at, recorded)
+    }
+
+    /// The person as the checks read them (`habeas_domain::checks`), without what no check
+    /// reads: earlier episodes keep only how they ended, the open one drops the deprivation,
+    /// contact persons, transfers and every separation but the last. The checks give the same
+    /// findings for it as for the whole file.
+    pub fn for_checks(&self) -> Person {
+        let n = self.episodes.len();
+        let episodes = self
+            .episodes
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let last = i + 1 == n;
+                Episode {
+                    number: e.number,
+                    facility: e.facility.clone(),
+                    admitted_at: e.admitted_at,
+                    admission_seq: e.admission_seq,
+                    deprived: None,
+                    legal_status: e.legal_status,
+                    admitted_legal_status: e.admitted_legal_status,
+                    legal_bases: if last {
+                        e.legal_bases.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    custodial_authority: None,
+                    agreement: None,
+                    contacts: Vec::new(),
+                    stays: if last { e.stays.clone() } else { Vec::new() },
+                    transfers: Vec::new(),
+                    separations: if last {
+                        e.separations.last().cloned().into_iter().collect()
+                    } else {
+                        Vec::new()
+                    },
+                    end: e.end.clone(),
+                }
+            })
+            .collect();
+        Person {
+            register_no: self.register_no.clone(),
+            identity: self.identity.clone(),
+            episodes,
+        }
     }
 
     pub fn current_episode(&self) -> Option<&Episode> {

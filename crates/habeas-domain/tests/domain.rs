@@ -164,6 +164,27 @@ fn decide_is_deterministic_and_leaves_the_state_unchanged_also_when_refusing() {
     }
 }
 
+/// The store writes no entity back for the facts it keeps in their own tables: applying
+/// one must leave the state as it was.
+#[test]
+fn facts_kept_in_their_own_tables_change_no_entity() {
+    let mut reg = Register::with_places();
+    reg.admit("SYN-1", "SYN-A", "2025-03-01T08:00:00Z");
+    let facts = [
+        json!({"type":"contact.record","register_no":"SYN-1","at":"2025-03-01T10:00:00Z","kind":"letter"}),
+        json!({"type":"notification.record","register_no":"SYN-1","at":"2025-03-01T10:00:00Z","to":"family","about":"admission"}),
+        json!({"type":"health.exam","register_no":"SYN-1","at":"2025-03-01T10:00:00Z","injuries_observed":false}),
+    ];
+    for cmd in facts {
+        let before = reg.state.clone();
+        let events = reg.ok(cmd.clone());
+        assert!(events.iter().all(Event::changes_no_entity), "{cmd}");
+        assert_eq!(reg.state, before, "{cmd} changed an entity");
+    }
+    let placement = reg.ok(json!({"type":"placement.record","register_no":"SYN-1","cell":"SYN-A/P1/C001","at":"2025-03-01T11:00:00Z"}));
+    assert!(!placement[0].changes_no_entity());
+}
+
 // --- 2. facts are recorded even when unlawful ---------------------------------------------
 
 #[test]

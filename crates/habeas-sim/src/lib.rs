@@ -72,6 +72,12 @@ pub struct Config {
     /// Also write daily-life records (exercise, contacts, notifications, health, separation,
     /// incidents, roll counts, settings).
     pub daily_life: bool,
+    /// Recurring daily life (exercise, roll counts, family contacts, health requests,
+    /// separations, incidents) only over the last this many days; records made at admission
+    /// and legal visits stay for every day, so the checks counted "since admission" read the
+    /// same facts as in the full register. `None`: every day. A demo register with a recent
+    /// window builds several times faster.
+    pub recurring_days: Option<u32>,
 }
 
 impl Default for Config {
@@ -80,6 +86,7 @@ impl Default for Config {
             scale: Scale::Small,
             seed: 1,
             daily_life: true,
+            recurring_days: None,
         }
     }
 }
@@ -240,6 +247,8 @@ const AGREEMENT_PERSON: u8 = 2;
 const FOREIGN: u8 = 4;
 const SEPARATED: u8 = 8;
 const PLACED: u8 = 16;
+/// Has had a legal visit in this episode (the one fact `no-legal-access` reads).
+const LEGAL_VISITED: u8 = 32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -641,6 +650,13 @@ impl<W: Write> Gen<'_, W> {
         if self.cfg.daily_life {
             self.daily_life();
         }
+    }
+
+    /// Whether today's recurring daily life is written (see [`Config::recurring_days`]).
+    fn recurring_today(&self) -> bool {
+        self.cfg
+            .recurring_days
+            .is_none_or(|n| self.day + n >= self.shape.days)
     }
 
     fn is_busy(&self, id: u32) -> bool {
@@ -1305,11 +1321,9 @@ impl<W: Write> Gen<'_, W> {
 
     // --- daily life --------------------------------------------------------------------------
 
-    fn daily_life(&mut self) {
-        let day = self.day;
-        let open = day >= self.shape.mega_open;
-        // Unit-level exercise outdoors, every day, except in the mega-prison; roll counts in
-        // every unit of an open facility, at 23:00 when every movement of the day is over.
+    /// Unit-level exercise outdoors, every day, except in the mega-prison; roll counts in
+    /// every unit of an open facility, at 23:00 when every movement of the day is over.
+    fn exercise_and_counts(&mut self, open: bool) {
         for f in 0..self.facilities.len() {
             if self.facilities[f].mega && !open {
                 continue;
@@ -1337,6 +1351,15 @@ impl<W: Write> Gen<'_, W> {
                 self.emit_daily(at, o.end());
             }
         }
+    }
+
+    fn daily_life(&mut self) {
+        let day = self.day;
+        let open = day >= self.shape.mega_open;
+        let recurring = self.recurring_today();
+        if recurring {
+            self.exercise_and_counts(open);
+        }
 
         // Contacts: family every 1–4 weeks, legal visits for remand; none in the mega-prison.
         for i in 0..self.held.len() {
@@ -1346,7 +1369,12 @@ impl<W: Write> Gen<'_, W> {
                 continue;
             }
             let (contact_due, legal_due) = (p.next_contact <= day, p.next_legal <= day);
-            if contact_due {
+            if contact_due && !recurring {
+                // Outside the window the schedule still runs, so the window starts as the full
+                // register's does.
+                let gap = self.drng.range(7, 29);
+                self.persons[id as usize].next_contact = day + gap as u32;
+            } else if contact_due {
                 let r = self.drng.unit();
                 let kind = if r < 0.6 {
                     "family_visit"
@@ -1370,12 +1398,16 @@ impl<W: Write> Gen<'_, W> {
             }
             if legal_due {
                 let at = self.dt(9 * H, 17 * H);
-                let mut o = Obj::command("contact.record");
-                o.str("register_no", &reg_no(id))
-                    .str("at", &time(at))
-                    .str("kind", "legal_visit");
-                self.emit_daily(at, o.end());
+                // Outside the window only the first legal visit of an episode is written.
+                if recurring || self.persons[id as usize].flags & LEGAL_VISITED == 0 {
+                    let mut o = Obj::command("contact.record");
+                    o.str("register_no", &reg_no(id))
+                        .str("at", &time(at))
+                        .str("kind", "legal_visit");
+                    self.emit_daily(at, o.end());
+                }
                 let p = &mut self.persons[id as usize];
+                p.flags |= LEGAL_VISITED;
                 p.next_legal = if p.status == Status::Remand {
                     day + self.drng.range(30, 90) as u32
                 } else {
@@ -1384,6 +1416,9 @@ impl<W: Write> Gen<'_, W> {
             }
         }
 
+        if !recurring {
+            return;
+        }
         // Health requests, seen within days outside the mega-prison, late or never inside it.
         let held = self.held.len() as f64;
         let n = take(&mut self.acc.request, held / 400.0);

@@ -30,6 +30,7 @@ fn gen_config(scale: Scale, seed: u64, daily_life: bool) -> (Vec<u8>, Summary) {
             scale,
             seed,
             daily_life,
+            recurring_days: None,
         },
         &mut out,
     )
@@ -337,4 +338,102 @@ fn daily_life_follows_each_facility_regime() {
         }
     }
     assert!(settings && contacts > 500 && exercise > 500 && mega_counts == 8 * 91);
+}
+
+#[test]
+fn a_recent_window_keeps_custody_and_admission_records_and_drops_older_routine() {
+    let config = |recurring_days| Config {
+        scale: Scale::Small,
+        seed: 5,
+        daily_life: true,
+        recurring_days,
+    };
+    let mut full = Vec::new();
+    generate(&config(None), &mut full).unwrap();
+    let mut windowed = Vec::new();
+    let summary = generate(&config(Some(20)), &mut windowed).unwrap();
+    // The small register runs 2024-01-01 → 2024-03-31: the last 20 days start on 03-12.
+    let window_start = "2024-03-12";
+    let parsed = |bytes: &[u8]| -> Vec<Value> {
+        lines(bytes)
+            .into_iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (full, windowed) = (parsed(&full), parsed(&windowed));
+    let custody = |vs: &[Value]| -> Vec<String> {
+        vs.iter()
+            .filter(|v| !DAILY_LIFE.contains(&kind(v)))
+            .map(|v| v.to_string())
+            .collect()
+    };
+    assert_eq!(
+        custody(&full),
+        custody(&windowed),
+        "custody facts unchanged"
+    );
+    assert!(windowed.len() < full.len());
+
+    let routine = [
+        "exercise.record",
+        "count.record",
+        "health.request",
+        "health.seen",
+        "separation.start",
+        "separation.end",
+        "incident.record",
+    ];
+    let mut legal_before: HashMap<String, u32> = HashMap::new();
+    let mut in_window = 0;
+    for v in &windowed {
+        let day = v["at"].as_str().and_then(|t| t.get(..10)).unwrap_or("9999");
+        let before = day < window_start;
+        if routine.contains(&kind(v)) {
+            assert!(!before, "routine record before the window: {v}");
+            in_window += 1;
+        }
+        if kind(v) == "contact.record" && before {
+            assert_eq!(
+                v["kind"], "legal_visit",
+                "only legal visits before the window: {v}"
+            );
+            *legal_before
+                .entry(v["register_no"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert!(in_window > 0, "the window has routine records");
+    assert!(
+        legal_before.values().all(|&n| n == 1),
+        "one legal visit per episode before the window"
+    );
+    // Admission records stay for everyone admitted before the window.
+    let exams_before = windowed
+        .iter()
+        .filter(|v| kind(v) == "health.exam" && v["at"].as_str().unwrap() < window_start)
+        .count();
+    assert!(
+        exams_before > 100,
+        "{exams_before} admission exams before the window"
+    );
+
+    // And a register keeps every line of it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store =
+        habeas_store::Store::create(&dir.path().join("w.db"), "example.org/sim").unwrap();
+    let subs: Vec<Submission> = lines_of(&windowed);
+    for batch in subs.chunks(500) {
+        let (outcomes, _) = store.submit_batch(batch, false).unwrap();
+        for (o, s) in outcomes.iter().zip(batch) {
+            assert!(o.is_ok(), "refused {:?}: {o:?}", s.command);
+        }
+    }
+    assert!(store.log_size() >= summary.commands);
+}
+
+fn lines_of(values: &[Value]) -> Vec<Submission> {
+    values
+        .iter()
+        .map(|v| Submission::from_value(v.clone()).unwrap())
+        .collect()
 }

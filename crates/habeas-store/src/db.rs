@@ -88,9 +88,19 @@ pub(crate) struct PgConn {
 
 impl Conn {
     pub(crate) fn open_sqlite(path: &Path) -> Result<Conn, rusqlite::Error> {
+        Conn::open_sqlite_with(path, false)
+    }
+
+    /// A SQLite connection, read-only when `read_only` (a server's read handles).
+    pub(crate) fn open_sqlite_with(path: &Path, read_only: bool) -> Result<Conn, rusqlite::Error> {
+        let mode = if read_only {
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
         rusqlite::Connection::open_with_flags(
             path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            mode | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map(Conn::Sqlite)
     }
@@ -287,6 +297,11 @@ fn pg_dialect(sql: &str) -> String {
             .unwrap_or(rest.len());
         out.replace_range(i..i + " INDEXED BY ".len() + end, "");
     }
+    // `NOT INDEXED` (SQLite: scan the table) has no counterpart either.
+    out = out.replace(" NOT INDEXED", "");
+    // instr(haystack, needle) is strpos in PostgreSQL (same arguments, same 1-based result);
+    // the migrations write the partial indexes that use it the same way, so they match.
+    out = out.replace("instr(", "strpos(");
     // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
     out = out.replace(" LIKE ", " ILIKE ");
     if let Some(rest) = out.strip_prefix("INSERT OR IGNORE ") {

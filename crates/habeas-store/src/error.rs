@@ -54,6 +54,12 @@ pub enum StoreError {
     },
     #[error("no transaction is open: call begin() first")]
     NoTransaction,
+    #[error("no savepoint is open: call savepoint() first")]
+    NoSavepoint,
+    #[error("a savepoint is already open: release it or roll back to it first")]
+    SavepointOpen,
+    #[error("a write transaction is open: a read snapshot sees committed data only")]
+    TransactionOpen,
     #[error("user name `{name}`: {detail}")]
     BadUserName { name: String, detail: String },
     #[error("user `{name}` already exists")]

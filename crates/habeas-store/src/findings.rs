@@ -1,13 +1,11 @@
 //! Builds the checks' [`Snapshot`] of the register as known at a time, with one query per
 //! kind of fact and only the window each check needs, then runs `habeas_domain::checks`.
 
-use std::collections::HashMap;
-
-use crate::db::{OptionalExtension, Rows, params};
+use crate::db::{OptionalExtension, Row, params};
 use habeas_domain::checks::*;
 use habeas_domain::model::{LegalStatus, NotifyTo};
 use habeas_domain::*;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -42,32 +40,25 @@ fn notification_fact(
     })
 }
 
-/// Parses person files on all cores and keeps each as known at `known` about `at`.
-fn parse_persons(
-    raw: &[(String, String)],
-    at: Timestamp,
-    known: Timestamp,
-) -> Result<Vec<Person>, StoreError> {
+/// Maps `f` over `items` on all cores, a chunk per core, keeping the order.
+fn par_map<T: Sync, U: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<Option<U>, StoreError> + Sync,
+) -> Result<Vec<U>, StoreError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let chunk = raw.len().div_ceil(threads).max(1);
-    let parsed: Vec<Result<Vec<Person>, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = raw
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    let parsed: Vec<Result<Vec<U>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     let mut out = Vec::with_capacity(part.len());
-                    for (key, data) in part {
-                        let person = serde_json::from_str::<Person>(data).map_err(|e| {
-                            StoreError::CorruptRow {
-                                table: "persons",
-                                key: key.clone(),
-                                detail: e.to_string(),
-                            }
-                        })?;
-                        if let Some(p) = person.into_as_of(at, known) {
-                            out.push(p);
+                    for item in part {
+                        if let Some(u) = f(item)? {
+                            out.push(u);
                         }
                     }
                     Ok(out)
@@ -85,11 +76,84 @@ fn parse_persons(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(items.len());
     for part in parsed {
         out.extend(part?);
     }
     Ok(out)
+}
+
+fn parse_person(key: &str, data: &str) -> Result<Person, StoreError> {
+    serde_json::from_str::<Person>(data).map_err(|e| StoreError::CorruptRow {
+        table: "persons",
+        key: key.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A fact kept in `episode_facts`: (at, seq, recorded), microseconds.
+type Kept = (i64, i64, i64);
+
+/// The row of `episode_facts` for one episode.
+#[derive(Debug, Default)]
+struct EpisodeFacts {
+    legal_visit: Option<Kept>,
+    exam: Option<Kept>,
+    family: Option<Kept>,
+    /// Each with when it was recorded.
+    notifications: Vec<(NotificationFact, i64)>,
+}
+
+/// `episode_facts` columns after the key, as read by every query of it.
+const EPISODE_FACTS: &str = "f.legal_visit_us, f.legal_visit_seq, f.legal_visit_recorded_us,
+     f.exam_us, f.exam_seq, f.exam_recorded_us, f.family_us, f.family_seq, f.family_recorded_us,
+     f.notifications";
+
+/// The raw columns of [`EPISODE_FACTS`] (parsed later, off the reading thread).
+type RawFacts = ([Option<i64>; 9], Option<String>);
+
+fn raw_facts(row: &Row<'_>, first: usize) -> Result<RawFacts, StoreError> {
+    let mut kept = [None; 9];
+    for (i, v) in kept.iter_mut().enumerate() {
+        *v = row.get(first + i)?;
+    }
+    Ok((kept, row.get(first + 9)?))
+}
+
+fn parse_facts(key: &str, (kept, notifications): &RawFacts) -> Result<EpisodeFacts, StoreError> {
+    let triple = |i: usize| Some((kept[i]?, kept[i + 1]?, kept[i + 2]?));
+    let mut facts = EpisodeFacts {
+        legal_visit: triple(0),
+        exam: triple(3),
+        family: triple(6),
+        notifications: Vec::new(),
+    };
+    if let Some(text) = notifications {
+        let items: Vec<(i64, String, String, bool, i64, i64)> = serde_json::from_str(text)
+            .map_err(|e| StoreError::CorruptRow {
+                table: "episode_facts",
+                key: key.to_owned(),
+                detail: e.to_string(),
+            })?;
+        for (at, to, about, declined, seq, rec) in items {
+            if let Some(n) = notification_fact(at, to, about, declined, seq) {
+                facts.notifications.push((n, rec));
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// A kept fact, if it could be seen at `t` as known at `k`.
+fn seen((at, seq, rec): Kept, (t, k): (i64, i64)) -> Option<(Timestamp, u64)> {
+    (at <= t && rec <= k).then(|| (ts(at), seq_of(seq)))
+}
+
+/// The facts of an episode of which the checks want the first.
+#[derive(Clone, Copy)]
+enum FirstFact {
+    LegalVisit,
+    Exam,
 }
 
 fn seq_of(v: i64) -> u64 {
@@ -191,77 +255,60 @@ impl Store {
             .filter_map(|o| o.as_known_at(known))
             .collect();
 
-        // Who was held at T, with the daily facts their checks need. For the whole register
-        // each kind of fact is read in one range scan; for one person (and their cell mates)
-        // by index lookups.
-        let window =
-            SignedDuration::try_from_secs_f64(s.limits.get("no-family-contact.days") * 86_400.0)
-                .unwrap_or(SignedDuration::MAX);
-        let contact_window_start = at.checked_sub(window).unwrap_or(at).as_microsecond();
-        let mut held = Vec::new();
-        for person in self.persons_held_at((t, k), only, (at, known))? {
+        // Who was held at T, with the facts of their episode that the checks count from
+        // admission: kept per episode as they are recorded, so nothing here scans history.
+        let held = match only {
+            Some(r) => {
+                let mut held = Vec::new();
+                for person in self.persons_around(r, (at, known))? {
+                    let facts = match person.open_episode() {
+                        Some(e) => self.episode_facts(&person.register_no, e.number)?,
+                        None => EpisodeFacts::default(),
+                    };
+                    held.push((person, facts));
+                }
+                held
+            }
+            None => self.persons_held_at((t, k), (at, known))?,
+        };
+        for (person, facts) in held {
             let Some(episode) = person.open_episode() else {
                 continue;
             };
             if episode.stay_at(at).is_none() {
                 continue;
             }
-            let admitted = episode.admitted_at.as_microsecond();
-            held.push((person, admitted));
-        }
-        let since = held.iter().map(|(_, a)| *a).min().unwrap_or(t);
-        let scope = only.map(|_| {
-            held.iter()
-                .map(|(p, _)| p.register_no.to_string())
-                .collect::<Vec<_>>()
-        });
-        let recent_family = self.recent_family_contacts((t, k), contact_window_start, only)?;
-        let exams = self.facts_by_person(
-            "SELECT register_no, at_us, seq FROM health_exams
-             WHERE at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
-            since,
-            (t, k),
-            scope.as_deref(),
-        )?;
-        let legal_visits = self.facts_by_person(
-            "SELECT register_no, at_us, seq FROM contacts INDEXED BY contacts_kind_at
-             WHERE kind = 'legal_visit' AND at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
-            since,
-            (t, k),
-            scope.as_deref(),
-        )?;
-        let mut notifications = self.notifications_since(since, (t, k), scope.as_deref())?;
-        for (person, admitted) in held {
             let r = &person.register_no;
-            let Some(episode) = person.open_episode() else {
-                continue;
-            };
-            let last_family_contact = match recent_family.get(r.as_str()) {
-                Some(&(at_us, seq)) => Some((ts(at_us), seq_of(seq))),
-                None if admitted < contact_window_start => {
-                    self.last_family_contact_before(r, contact_window_start, k)?
-                }
+            let admitted = episode.admitted_at.as_microsecond();
+            // A kept fact not yet seen at T (recorded later, or after T) leaves the question
+            // open: then the person's own facts of the episode are read.
+            let last_family_contact = match facts.family {
                 None => None,
+                Some(kept) => match seen(kept, (t, k)) {
+                    Some(f) => Some(f),
+                    None => self.family_contact_before(r, admitted, (t, k))?,
+                },
             };
-            let first_since = |facts: &HashMap<String, Vec<(i64, i64)>>| {
-                facts.get(r.as_str()).and_then(|v| {
-                    v.iter()
-                        .filter(|(at_us, _)| *at_us >= admitted)
-                        .min()
-                        .map(|&(at_us, seq)| (ts(at_us), seq_of(seq)))
-                })
+            let legal_visit_since_admission = match facts.legal_visit {
+                _ if episode.legal_status != LegalStatus::Remand => None,
+                None => None,
+                Some(kept) => match seen(kept, (t, k)) {
+                    Some(f) => Some(f),
+                    None => self.first_fact(FirstFact::LegalVisit, r, admitted, (t, k))?,
+                },
             };
-            let legal_visit_since_admission = if episode.legal_status == LegalStatus::Remand {
-                first_since(&legal_visits)
-            } else {
-                None
+            let exam_since_admission = match facts.exam {
+                None => None,
+                Some(kept) => match seen(kept, (t, k)) {
+                    Some(f) => Some(f),
+                    None => self.first_fact(FirstFact::Exam, r, admitted, (t, k))?,
+                },
             };
-            let exam_since_admission = first_since(&exams);
-            let notifications = notifications
-                .remove(r.as_str())
-                .unwrap_or_default()
+            let notifications = facts
+                .notifications
                 .into_iter()
-                .filter(|n| n.at.as_microsecond() >= admitted)
+                .filter(|(n, rec)| n.at.as_microsecond() <= t && *rec <= k)
+                .map(|(n, _)| n)
                 .collect();
             s.persons.push(PersonFacts {
                 person,
@@ -342,150 +389,153 @@ impl Store {
         Ok(s)
     }
 
-    /// Everyone held at `t` as known at `k` (stays open at `t`, ending after it, or whose end
-    /// was recorded after `k`), read in one statement. With `only`, that person and whoever
-    /// shares their cell.
+    /// Everyone held at `t` as known at `k`, with their episode's facts. Whoever is held now
+    /// and whose file has not changed since `t` (nor become known since `k`) is read from
+    /// `held_persons`, as the checks read them; the file of anyone else who may have been held
+    /// then (it changed since, or they have left) is read whole and seen as known at `k`.
     fn persons_held_at(
         &self,
         (t, k): (i64, i64),
-        only: Option<&RegisterNo>,
         (at, known): (Timestamp, Timestamp),
-    ) -> Result<Vec<Person>, StoreError> {
+    ) -> Result<Vec<(Person, EpisodeFacts)>, StoreError> {
         // Rows are parsed a block at a time (on all cores), so the raw JSON of only one block
         // is in memory at once.
-        const BLOCK: usize = 8192;
+        const BLOCK: usize = 16_384;
         let mut out = Vec::new();
-        let mut raw: Vec<(String, String)> = Vec::with_capacity(BLOCK);
-        let mut read = |rows: &mut Rows<'_>| -> Result<(), StoreError> {
+        {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT h.register_no, h.data, {EPISODE_FACTS}
+                 FROM held_persons h NOT INDEXED
+                 LEFT JOIN episode_facts f ON f.register_no = h.register_no AND f.episode = h.episode
+                 WHERE h.changed_at_us <= ?1 AND h.changed_recorded_us <= ?2"
+            ))?;
+            let mut rows = stmt.query([t, k])?;
+            let mut raw: Vec<(String, String, RawFacts)> = Vec::with_capacity(BLOCK);
+            let parse = |(key, data, facts): &(String, String, RawFacts)| {
+                Ok(Some((parse_person(key, data)?, parse_facts(key, facts)?)))
+            };
             while let Some(row) = rows.next()? {
-                raw.push((row.get(0)?, row.get(1)?));
+                raw.push((row.get(0)?, row.get(1)?, raw_facts(&row, 2)?));
                 if raw.len() == BLOCK {
-                    out.extend(parse_persons(&raw, at, known)?);
+                    out.extend(par_map(&raw, parse)?);
                     raw.clear();
                 }
             }
-            out.extend(parse_persons(&raw, at, known)?);
-            raw.clear();
-            Ok(())
-        };
-        match only {
-            Some(r) => {
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT register_no, data FROM persons WHERE register_no = ?1
-                     UNION SELECT register_no, data FROM persons
-                     WHERE cell = (SELECT cell FROM persons WHERE register_no = ?1)",
-                )?;
-                read(&mut stmt.query([r.as_str()])?)?;
+            out.extend(par_map(&raw, parse)?);
+        }
+        let mut changed: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT register_no, data FROM persons WHERE register_no IN (
+                   SELECT register_no FROM held_persons INDEXED BY held_persons_changed_at WHERE changed_at_us > ?1
+                   UNION SELECT register_no FROM held_persons INDEXED BY held_persons_changed_recorded
+                     WHERE changed_recorded_us > ?2
+                   UNION SELECT register_no FROM stays INDEXED BY stays_until
+                     WHERE until_us > ?1 AND from_us <= ?1 AND recorded_us <= ?2
+                   UNION SELECT register_no FROM stays INDEXED BY stays_until_recorded
+                     WHERE until_recorded_us > ?2 AND from_us <= ?1 AND recorded_us <= ?2)",
+            )?;
+            let mut rows = stmt.query([t, k])?;
+            while let Some(row) = rows.next()? {
+                changed.push((row.get(0)?, row.get(1)?));
             }
-            None => {
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT register_no, data FROM persons WHERE register_no IN (
-                       SELECT register_no FROM stays WHERE until_us IS NULL AND from_us <= ?1 AND recorded_us <= ?2
-                       UNION SELECT register_no FROM stays WHERE until_us > ?1 AND from_us <= ?1 AND recorded_us <= ?2
-                       UNION SELECT register_no FROM stays WHERE until_recorded_us > ?2 AND from_us <= ?1 AND recorded_us <= ?2)",
-                )?;
-                read(&mut stmt.query([t, k])?)?;
+        }
+        for block in changed.chunks(BLOCK) {
+            let persons = par_map(block, |(key, data)| {
+                Ok(parse_person(key, data)?.into_as_of(at, known))
+            })?;
+            for person in persons {
+                let facts = match person.open_episode() {
+                    Some(e) => self.episode_facts(&person.register_no, e.number)?,
+                    None => EpisodeFacts::default(),
+                };
+                out.push((person, facts));
             }
         }
         Ok(out)
     }
 
-    /// (at, seq) of facts per person from one range scan; with `scope`, only those persons.
-    fn facts_by_person(
-        &self,
-        sql: &str,
-        since: i64,
-        (t, k): (i64, i64),
-        scope: Option<&[String]>,
-    ) -> Result<HashMap<String, Vec<(i64, i64)>>, StoreError> {
-        let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params![since, t, k])?;
-        while let Some(row) = rows.next()? {
-            let r: String = row.get(0)?;
-            if scope.is_some_and(|s| !s.contains(&r)) {
-                continue;
-            }
-            out.entry(r).or_default().push((row.get(1)?, row.get(2)?));
-        }
-        Ok(out)
-    }
-
-    /// Notifications per person from `since` on, from one range scan.
-    fn notifications_since(
-        &self,
-        since: i64,
-        (t, k): (i64, i64),
-        scope: Option<&[String]>,
-    ) -> Result<HashMap<String, Vec<NotificationFact>>, StoreError> {
-        let mut out: HashMap<String, Vec<NotificationFact>> = HashMap::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT register_no, at_us, to_whom, about, declined, seq FROM notifications INDEXED BY notifications_at
-             WHERE at_us >= ?1 AND at_us <= ?2 AND recorded_us <= ?3",
-        )?;
-        let mut rows = stmt.query(params![since, t, k])?;
-        while let Some(row) = rows.next()? {
-            let r: String = row.get(0)?;
-            if scope.is_some_and(|s| !s.contains(&r)) {
-                continue;
-            }
-            if let Some(n) = notification_fact(
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ) {
-                out.entry(r).or_default().push(n);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The latest family contact of each person inside the window (one range scan).
-    fn recent_family_contacts(
-        &self,
-        (t, k): (i64, i64),
-        from: i64,
-        only: Option<&RegisterNo>,
-    ) -> Result<HashMap<String, (i64, i64)>, StoreError> {
-        let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-        let sql = if only.is_some() {
-            "SELECT register_no, at_us, seq FROM contacts WHERE register_no = ?4 AND at_us > ?2 AND at_us <= ?1
-             AND recorded_us <= ?3 AND kind IN ('family_visit', 'call', 'letter')"
-        } else {
-            "SELECT register_no, at_us, seq FROM contacts INDEXED BY contacts_at WHERE at_us > ?2 AND at_us <= ?1
-             AND recorded_us <= ?3 AND kind IN ('family_visit', 'call', 'letter')"
-        };
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = match only {
-            Some(r) => stmt.query(params![t, from, k, r.as_str()])?,
-            None => stmt.query(params![t, from, k])?,
-        };
-        while let Some(row) = rows.next()? {
-            let r: String = row.get(0)?;
-            let at: i64 = row.get(1)?;
-            let seq: i64 = row.get(2)?;
-            let e = out.entry(r).or_insert((at, seq));
-            if at > e.0 {
-                *e = (at, seq);
-            }
-        }
-        Ok(out)
-    }
-
-    fn last_family_contact_before(
+    /// One person and whoever shares their cell now, as known at `known` about `at`.
+    fn persons_around(
         &self,
         r: &RegisterNo,
-        before: i64,
-        k: i64,
+        (at, known): (Timestamp, Timestamp),
+    ) -> Result<Vec<Person>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT register_no, data FROM persons WHERE register_no = ?1
+             UNION SELECT register_no, data FROM persons
+             WHERE cell = (SELECT cell FROM persons WHERE register_no = ?1)",
+        )?;
+        let mut rows = stmt.query([r.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            let data: String = row.get(1)?;
+            if let Some(p) = parse_person(&key, &data)?.into_as_of(at, known) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The kept facts of one episode.
+    fn episode_facts(&self, r: &RegisterNo, episode: u32) -> Result<EpisodeFacts, StoreError> {
+        let raw = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {EPISODE_FACTS} FROM episode_facts f WHERE f.register_no = ?1 AND f.episode = ?2"
+            ))?
+            .query_row(params![r.as_str(), episode], |row| raw_facts(row, 0))
+            .optional()?;
+        match raw {
+            Some(raw) => parse_facts(r.as_str(), &raw),
+            None => Ok(EpisodeFacts::default()),
+        }
+    }
+
+    /// The latest family contact (visit, call, letter) of a person from `from` to `t`, as
+    /// known at `k`.
+    fn family_contact_before(
+        &self,
+        r: &RegisterNo,
+        from: i64,
+        (t, k): (i64, i64),
     ) -> Result<Option<(Timestamp, u64)>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT at_us, seq FROM contacts WHERE register_no = ?1 AND at_us <= ?2 AND recorded_us <= ?3
+                "SELECT at_us, seq FROM contacts INDEXED BY contacts_person
+                 WHERE register_no = ?1 AND at_us >= ?2 AND at_us <= ?3 AND recorded_us <= ?4
                  AND kind IN ('family_visit', 'call', 'letter') ORDER BY at_us DESC LIMIT 1",
             )?
-            .query_row(params![r.as_str(), before, k], |row| {
+            .query_row(params![r.as_str(), from, t, k], |row| {
+                Ok((ts(row.get(0)?), seq_of(row.get(1)?)))
+            })
+            .optional()
+    }
+
+    /// The first legal visit or health exam of a person from `from` to `t`, as known at `k`.
+    fn first_fact(
+        &self,
+        which: FirstFact,
+        r: &RegisterNo,
+        from: i64,
+        (t, k): (i64, i64),
+    ) -> Result<Option<(Timestamp, u64)>, StoreError> {
+        let sql = match which {
+            FirstFact::LegalVisit => {
+                "SELECT at_us, seq FROM contacts INDEXED BY contacts_person
+                 WHERE register_no = ?1 AND at_us >= ?2 AND at_us <= ?3 AND recorded_us <= ?4
+                 AND kind = 'legal_visit' ORDER BY at_us, seq LIMIT 1"
+            }
+            FirstFact::Exam => {
+                "SELECT at_us, seq FROM health_exams INDEXED BY health_exams_person
+                 WHERE register_no = ?1 AND at_us >= ?2 AND at_us <= ?3 AND recorded_us <= ?4
+                 ORDER BY at_us, seq LIMIT 1"
+            }
+        };
+        self.conn
+            .prepare_cached(sql)?
+            .query_row(params![r.as_str(), from, t, k], |row| {
                 Ok((ts(row.get(0)?), seq_of(row.get(1)?)))
             })
             .optional()
@@ -542,7 +592,7 @@ impl Store {
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
                        UNION ALL SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us > ?2
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
-                       UNION ALL SELECT 1 FROM stays WHERE unit = ?1 AND until_us <= ?2 AND until_recorded_us > ?3
+                       UNION ALL SELECT 1 FROM stays INDEXED BY stays_until_recorded WHERE unit = ?1 AND until_us <= ?2 AND until_recorded_us > ?3
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3) AS unit_stays",
                 )?
                 .query_row(params![key, at_us, k], |r| r.get(0))?;
@@ -557,14 +607,23 @@ impl Store {
         Ok(())
     }
 
+    /// Events recorded in the window later than the limit after they happened. A limit of an
+    /// hour or more reads only the events more than an hour late (a partial index); a shorter
+    /// one reads every event recorded in the window.
     fn late_records(&self, s: &mut Snapshot, (t, k): (i64, i64)) -> Result<(), StoreError> {
         let window = (s.limits.get("late-record.window_days") * 86_400e6) as i64;
-        let mut stmt = self.conn.prepare_cached(
+        let limit = (s.limits.get("late-record.hours") * 3_600e6).max(0.0) as i64;
+        let sql = if limit >= 3_600_000_000 {
             "SELECT seq, type, subject, at_us, recorded_at_us FROM events INDEXED BY events_late
              WHERE recorded_at_us - at_us > 3600000000 AND recorded_at_us > ?1 AND recorded_at_us <= ?2
-             AND at_us <= ?3",
-        )?;
-        let mut rows = stmt.query(params![k.saturating_sub(window), k, t])?;
+             AND at_us <= ?3 AND recorded_at_us - at_us > ?4"
+        } else {
+            "SELECT seq, type, subject, at_us, recorded_at_us FROM events INDEXED BY events_recorded
+             WHERE recorded_at_us > ?1 AND recorded_at_us <= ?2
+             AND at_us <= ?3 AND recorded_at_us - at_us > ?4"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![k.saturating_sub(window), k, t, limit])?;
         while let Some(row) = rows.next()? {
             let subject: Option<String> = row.get(2)?;
             s.late_records.push(LateRecord {

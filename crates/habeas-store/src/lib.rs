@@ -13,7 +13,9 @@ mod project;
 mod queries;
 mod schema;
 mod schema_pg;
+mod stats;
 mod store;
+mod views;
 
 pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use db::DbLocation;
@@ -28,3 +30,4 @@ pub use store::{
     LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
     start_background_checkpoints,
 };
+pub use views::MOVEMENT_TYPES;

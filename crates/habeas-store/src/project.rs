@@ -13,6 +13,22 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
     let rec = r.recorded_at.as_microsecond();
     match &r.event {
         Event::ContactRecorded(e) => {
+            let column = match e.kind {
+                model::ContactKind::LegalVisit => Some(("legal_visit", Keep::First)),
+                k if k.is_family() => Some(("family", Keep::Latest)),
+                _ => None,
+            };
+            if let Some((column, keep)) = column
+                && let Some(episode) = episode_of(state, &e.register_no, e.at)
+            {
+                episode_fact(
+                    conn,
+                    (&e.register_no, episode),
+                    column,
+                    keep,
+                    (e.at.as_microsecond(), seq, rec),
+                )?;
+            }
             conn.prepare_cached(
                 "INSERT INTO contacts (seq, register_no, kind, at_us, recorded_us) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -25,6 +41,32 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
             ])?;
         }
         Event::NotificationRecorded(e) => {
+            if let Some(episode) = episode_of(state, &e.register_no, e.at) {
+                let item = serde_json::json!([
+                    e.at.as_microsecond(),
+                    model::variant_name(&e.to),
+                    model::variant_name(&e.about),
+                    e.declined_by_person,
+                    seq,
+                    rec
+                ])
+                .to_string();
+                // Appending to a JSON array is each backend's own function.
+                let sql = if conn.is_postgres() {
+                    "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || CAST(?3 AS TEXT) || ']')
+                     ON CONFLICT (register_no, episode) DO UPDATE
+                     SET notifications = (CAST(episode_facts.notifications AS jsonb) || jsonb_build_array(CAST(CAST(?3 AS TEXT) AS jsonb)))::text"
+                } else {
+                    "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || ?3 || ']')
+                     ON CONFLICT (register_no, episode) DO UPDATE
+                     SET notifications = json_insert(notifications, '$[#]', json(?3))"
+                };
+                conn.prepare_cached(sql)?.execute(params![
+                    e.register_no.as_str(),
+                    episode,
+                    item
+                ])?;
+            }
             conn.prepare_cached(
                 "INSERT INTO notifications (seq, register_no, to_whom, about, declined, at_us, recorded_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -40,6 +82,15 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
             ])?;
         }
         Event::HealthExamined(e) => {
+            if let Some(episode) = episode_of(state, &e.register_no, e.at) {
+                episode_fact(
+                    conn,
+                    (&e.register_no, episode),
+                    "exam",
+                    Keep::First,
+                    (e.at.as_microsecond(), seq, rec),
+                )?;
+            }
             conn.prepare_cached(
                 "INSERT INTO health_exams (seq, register_no, injuries, at_us, recorded_us) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -154,6 +205,79 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
             ])?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Which of a kind of fact an episode keeps.
+#[derive(Clone, Copy)]
+enum Keep {
+    First,
+    Latest,
+}
+
+/// The number of the episode a fact at `at` belongs to: the last admitted at or before it.
+fn episode_of(state: &State, register_no: &RegisterNo, at: jiff::Timestamp) -> Option<u32> {
+    state
+        .persons
+        .get(register_no)?
+        .episodes
+        .iter()
+        .rev()
+        .find(|e| e.admitted_at <= at)
+        .map(|e| e.number)
+}
+
+/// Keeps the first (or latest) fact of a kind in `episode_facts`; of two at the same time,
+/// the one recorded first.
+fn episode_fact(
+    conn: &Connection,
+    (register_no, episode): (&RegisterNo, u32),
+    column: &str,
+    keep: Keep,
+    (at, seq, rec): (i64, i64, i64),
+) -> Result<(), StoreError> {
+    let better = match keep {
+        Keep::First => "<",
+        Keep::Latest => ">",
+    };
+    let sql = format!(
+        "INSERT INTO episode_facts (register_no, episode, {column}_us, {column}_seq, {column}_recorded_us)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (register_no, episode) DO UPDATE
+         SET {column}_us = excluded.{column}_us, {column}_seq = excluded.{column}_seq,
+             {column}_recorded_us = excluded.{column}_recorded_us
+         WHERE episode_facts.{column}_us IS NULL OR excluded.{column}_us {better} episode_facts.{column}_us"
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![register_no.as_str(), episode, at, seq, rec])?;
+    Ok(())
+}
+
+/// Keeps a person's row in `held_persons` with their file: there while they are held.
+pub(crate) fn held_person(conn: &Connection, person: &Person) -> Result<(), StoreError> {
+    match person.open_episode() {
+        Some(episode) => {
+            let (at, recorded) = person.last_change();
+            conn.prepare_cached(
+                "INSERT INTO held_persons (register_no, episode, changed_at_us, changed_recorded_us, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (register_no) DO UPDATE SET episode = excluded.episode,
+                 changed_at_us = excluded.changed_at_us,
+                 changed_recorded_us = excluded.changed_recorded_us, data = excluded.data",
+            )?
+            .execute(params![
+                person.register_no.as_str(),
+                episode.number,
+                at.as_microsecond(),
+                recorded.as_microsecond(),
+                serde_json::to_string(&person.for_checks()).unwrap_or_default()
+            ])?;
+        }
+        None => {
+            conn.prepare_cached("DELETE FROM held_persons WHERE register_no = ?1")?
+                .execute([person.register_no.as_str()])?;
+        }
     }
     Ok(())
 }

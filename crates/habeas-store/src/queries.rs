@@ -235,7 +235,7 @@ pub struct PersonHit {
 
 /// A `PersonHit` from the columns register_no, given_names, family_names, date_of_birth,
 /// status, facility, cell.
-fn person_hit(r: &Row<'_>) -> Result<PersonHit, StoreError> {
+pub(crate) fn person_hit(r: &Row<'_>) -> Result<PersonHit, StoreError> {
     Ok(PersonHit {
         register_no: r.get(0)?,
         given_names: r.get(1)?,

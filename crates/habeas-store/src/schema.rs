@@ -1,7 +1,7 @@
 //! The SQLite schema: the log (append-only by trigger) and the current-state tables.
 
 /// Bumped on every change to the schema; `open` refuses a register of another version.
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 /// Written in `meta.format`: tells a habeas register from any other SQLite file.
 pub const FORMAT: &str = "habeas-register";
 
@@ -24,6 +24,13 @@ CREATE TABLE events (
     leaf           BLOB    NOT NULL
 );
 CREATE INDEX events_subject ON events(subject) WHERE subject IS NOT NULL;
+
+-- Movements by kind and time, for the statistics' monthly series (stats.rs); daily-life
+-- events stay out of it.
+CREATE INDEX events_movements ON events(type, at_us) WHERE type IN ('admission.recorded', 'transfer.departed', 'release.recorded', 'death.recorded', 'escape.recorded');
+-- Admissions under an agreement (the key appears in the canonical record only when set), for
+-- the statistics per agreement.
+CREATE INDEX events_agreement_admissions ON events(type) WHERE type = 'admission.recorded' AND instr(record, '"agreement":') > 0;
 
 -- Hashes of complete full subtrees: (level, idx) covers leaves idx*2^level .. (idx+1)*2^level-1.
 CREATE TABLE tree (
@@ -100,10 +107,40 @@ CREATE TABLE stays (
 ) WITHOUT ROWID;
 CREATE INDEX stays_until ON stays(until_us);
 CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
-CREATE INDEX stays_unit ON stays(unit, until_us) WHERE unit IS NOT NULL;
+-- Covering for the roll-count check (who was in a unit at a time) without touching the table.
+CREATE INDEX stays_unit ON stays(unit, until_us, status, from_us, recorded_us) WHERE unit IS NOT NULL;
 
--- Events recorded more than an hour after they happened (late-record reads only these).
+-- The persons held now as the checks read them (`Person::for_checks`), for findings at any
+-- time since their file last changed: changed_at_us / changed_recorded_us are the latest time
+-- anything in it happened and was recorded (`Person::last_change`). Written with `persons`.
+CREATE TABLE held_persons (
+    register_no         TEXT PRIMARY KEY,
+    episode             INTEGER NOT NULL,
+    changed_at_us       INTEGER NOT NULL,
+    changed_recorded_us INTEGER NOT NULL,
+    data                TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX held_persons_changed_at ON held_persons(changed_at_us);
+CREATE INDEX held_persons_changed_recorded ON held_persons(changed_recorded_us);
+-- Per custody episode, the facts the checks count from admission, kept up to date as they are
+-- recorded so that no check scans history: the first legal visit and health exam, the latest
+-- family contact (each with when it was recorded), and every notification about the person
+-- ([at_us, to, about, declined, seq, recorded_us] each). A fact belongs to the last episode
+-- admitted at or before it.
+CREATE TABLE episode_facts (
+    register_no TEXT    NOT NULL,
+    episode     INTEGER NOT NULL,
+    legal_visit_us INTEGER, legal_visit_seq INTEGER, legal_visit_recorded_us INTEGER,
+    exam_us        INTEGER, exam_seq        INTEGER, exam_recorded_us        INTEGER,
+    family_us      INTEGER, family_seq      INTEGER, family_recorded_us      INTEGER,
+    notifications  TEXT    NOT NULL DEFAULT '[]',
+    PRIMARY KEY (register_no, episode)
+) WITHOUT ROWID;
+
+-- Events recorded more than an hour after they happened: late-record reads only these when
+-- its limit is an hour or more, and all events recorded in its window otherwise.
 CREATE INDEX events_late ON events(recorded_at_us) WHERE recorded_at_us - at_us > 3600000000;
+CREATE INDEX events_recorded ON events(recorded_at_us, at_us);
 
 -- Entities of the daily-life records.
 CREATE TABLE health_requests (request TEXT PRIMARY KEY, register_no TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
@@ -209,6 +246,8 @@ pub const STATE_TABLES: &[&str] = &[
     "transfers",
     "persons",
     "stays",
+    "held_persons",
+    "episode_facts",
     "health_requests",
     "settings",
     "contacts",

@@ -11,10 +11,20 @@ pub struct Migration {
 
 /// Every migration, in order. A register whose latest migration is newer than the last one
 /// here was written by a newer habeas and is refused.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: MIGRATION_1,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: MIGRATION_1,
+    },
+    Migration {
+        version: 2,
+        sql: MIGRATION_2,
+    },
+];
+
+/// Migrations after which the current-state tables must be rebuilt from the log (they add a
+/// projection that an existing register's events have not filled yet).
+pub const REBUILD_AFTER: &[u32] = &[2];
 
 /// The schema version this build writes: the last migration's.
 pub fn latest() -> u32 {
@@ -22,7 +32,7 @@ pub fn latest() -> u32 {
 }
 
 /// `latest()` as text, for messages.
-pub const LATEST_NAME: &str = "1";
+pub const LATEST_NAME: &str = "2";
 
 /// The table of applied migrations (created before the first one).
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -229,4 +239,38 @@ CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log FOR 
     EXECUTE FUNCTION habeas_refuse_change('the access log is append-only: entries cannot be');
 CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log FOR EACH STATEMENT
     EXECUTE FUNCTION habeas_refuse_change('the access log is append-only: entries cannot be');
+"#;
+
+/// SQLite's schema 4: indexes for the statistics, a covering index for roll counts, the
+/// held-now projection and the facts kept per episode for the findings.
+const MIGRATION_2: &str = r#"
+-- Movements by kind and time, for the statistics' monthly series (stats.rs).
+CREATE INDEX events_movements ON events(type, at_us) WHERE type IN ('admission.recorded', 'transfer.departed', 'release.recorded', 'death.recorded', 'escape.recorded');
+-- Admissions under an agreement (SQLite's instr is strpos here; the dialect translates the
+-- queries the same way).
+CREATE INDEX events_agreement_admissions ON events(type) WHERE type = 'admission.recorded' AND strpos(record, '"agreement":') > 0;
+CREATE INDEX events_recorded ON events(recorded_at_us, at_us);
+
+DROP INDEX stays_unit;
+CREATE INDEX stays_unit ON stays(unit, until_us, status, from_us, recorded_us) WHERE unit IS NOT NULL;
+CREATE INDEX stays_span ON stays(until_us, from_us);
+
+CREATE TABLE held_persons (
+    register_no         TEXT PRIMARY KEY,
+    episode             BIGINT NOT NULL,
+    changed_at_us       BIGINT NOT NULL,
+    changed_recorded_us BIGINT NOT NULL,
+    data                TEXT   NOT NULL
+);
+CREATE INDEX held_persons_changed_at ON held_persons(changed_at_us);
+CREATE INDEX held_persons_changed_recorded ON held_persons(changed_recorded_us);
+CREATE TABLE episode_facts (
+    register_no TEXT   NOT NULL,
+    episode     BIGINT NOT NULL,
+    legal_visit_us BIGINT, legal_visit_seq BIGINT, legal_visit_recorded_us BIGINT,
+    exam_us        BIGINT, exam_seq        BIGINT, exam_recorded_us        BIGINT,
+    family_us      BIGINT, family_seq      BIGINT, family_recorded_us      BIGINT,
+    notifications  TEXT   NOT NULL DEFAULT '[]',
+    PRIMARY KEY (register_no, episode)
+);
 "#;

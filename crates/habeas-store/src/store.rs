@@ -15,6 +15,8 @@ use crate::db::{Conn, DbLocation, OptionalExtension, params};
 use crate::error::StoreError;
 use crate::schema;
 
+mod group;
+
 /// The first line of every leaf: names the leaf format so it can evolve.
 pub const LEAF_PREFIX: &str = "habeas-entry/v1";
 
@@ -119,12 +121,17 @@ pub struct Store {
     /// A write failed inside the open transaction: it can only be rolled back.
     poisoned: bool,
     salts: SaltPool,
-    clock: Box<dyn Fn() -> Timestamp + Send>,
+    /// Shared with the read-only handles opened from this store (`open_reader`).
+    clock: Clock,
+    /// The tree head when the open savepoint was taken (group commit, `store/group.rs`).
+    savepoint: Option<Frontier>,
     /// Persons kept in memory between transactions, at most.
     pub person_cache_limit: usize,
     /// Events replayed between two write-backs in `rebuild`.
     pub rebuild_chunk: u64,
 }
+
+type Clock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// Salts from the operating system's CSPRNG, read 4 KiB at a time: one system call per 128
 /// events instead of one each. Every byte is used once.
@@ -287,6 +294,15 @@ impl Store {
     /// Opens an existing register with its signing key from `key_file`; never creates one.
     /// A PostgreSQL register missing migrations of this build gets them first.
     pub fn open_at(location: &DbLocation, key_file: &Path) -> Result<Store, StoreError> {
+        Store::open_with(location, key_file, false)
+    }
+
+    /// [`Store::open_at`], read-only when `read_only` (a connection that cannot write).
+    pub(crate) fn open_with(
+        location: &DbLocation,
+        key_file: &Path,
+        read_only: bool,
+    ) -> Result<Store, StoreError> {
         let path = location.display_name();
         let not_register = |detail: String| StoreError::NotARegister {
             path: path.clone(),
@@ -297,10 +313,13 @@ impl Store {
                 if !file.exists() {
                     return Err(StoreError::NotFound { path });
                 }
-                Conn::open_sqlite(file).map_err(|e| not_register(e.to_string()))?
+                Conn::open_sqlite_with(file, read_only).map_err(|e| not_register(e.to_string()))?
             }
             DbLocation::Postgres(url) => {
                 let conn = Conn::open_pg(url)?;
+                if read_only {
+                    conn.execute_batch("SET default_transaction_read_only = on")?;
+                }
                 if !pg_has_register(&conn)? {
                     return Err(StoreError::NotFound { path });
                 }
@@ -355,11 +374,29 @@ impl Store {
             damaged: None,
             poisoned: false,
             salts: SaltPool::default(),
-            clock: Box::new(Timestamp::now),
+            clock: std::sync::Arc::new(Timestamp::now),
+            savepoint: None,
             person_cache_limit: 50_000,
             rebuild_chunk: 10_000,
         };
         store.reload()?;
+        if store.conn.is_postgres() && !read_only {
+            let pending: Option<String> = store
+                .conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'rebuild_needed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if pending.is_some() {
+                // A migration added a projection the existing events have not filled.
+                store.rebuild()?;
+                store
+                    .conn
+                    .execute("DELETE FROM meta WHERE key = 'rebuild_needed'", [])?;
+            }
+        }
         Ok(store)
     }
 
@@ -378,9 +415,22 @@ impl Store {
         &self.signer
     }
 
+    /// For a throwaway register built in bulk (benchmarks): commits without fsync and a 1 GiB
+    /// page cache. A crash can lose or corrupt such a register: never use it for a real one.
+    pub fn set_throwaway_bulk_load(&self) -> Result<(), StoreError> {
+        if self.conn.is_postgres() {
+            // The same trade on PostgreSQL: a crash loses the last commits.
+            self.conn.execute_batch("SET synchronous_commit = off")?;
+        } else {
+            self.conn
+                .execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-1048576;")?;
+        }
+        Ok(())
+    }
+
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
-    pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + 'static) {
-        self.clock = Box::new(clock);
+    pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
+        self.clock = std::sync::Arc::new(clock);
     }
 
     /// The register's clock (the time `recorded_at` would get now).
@@ -444,6 +494,11 @@ impl Store {
 
     fn load_head_and_state(&mut self) -> Result<(), StoreError> {
         self.load_head()?;
+        self.load_state()
+    }
+
+    /// Reloads the small tables into a fresh state (persons come back on demand).
+    fn load_state(&mut self) -> Result<(), StoreError> {
         self.state = State::default();
         self.saved_stays.clear();
         self.dirty = Dirty::default();
@@ -564,7 +619,7 @@ impl Store {
             }
         };
         if size != self.frontier.size() || self.damaged.is_some() {
-            let caught_up = self.damaged.is_none() && self.catch_up(size).unwrap_or(false);
+            let caught_up = self.damaged.is_none() && self.follow_appends(size).unwrap_or(false);
             if !caught_up {
                 self.reload()?;
             }
@@ -582,7 +637,7 @@ impl Store {
     /// if an event changed shared state (places, orders, agreements, transfers, health
     /// requests, incidents, settings), if the catch-up is long, or if the result is not the
     /// tree of the latest signed checkpoint. Runs inside the log's write lock.
-    fn catch_up(&mut self, size: u64) -> Result<bool, StoreError> {
+    pub(crate) fn follow_appends(&mut self, size: u64) -> Result<bool, StoreError> {
         const MAX_CATCH_UP: u64 = 10_000;
         let from = self.frontier.size();
         if size < from || size - from > MAX_CATCH_UP {
@@ -720,6 +775,7 @@ impl Store {
         match result {
             Ok(checkpoint) => {
                 self.in_tx = false;
+                self.savepoint = None;
                 if self.state.persons.len() > self.person_cache_limit {
                     self.state.persons.clear();
                     self.saved_stays.clear();
@@ -736,6 +792,7 @@ impl Store {
     /// Abandons the transaction: nothing of it stays, in the database or in memory.
     pub fn rollback(&mut self) -> Result<(), StoreError> {
         self.poisoned = false;
+        self.savepoint = None;
         if self.in_tx {
             self.in_tx = false;
             // A failed COMMIT may already have ended the transaction.
@@ -811,6 +868,10 @@ impl Store {
     }
 
     fn mark_dirty(&mut self, event: &Event) {
+        // A contact, an exam…: only its fact row is written (by `project`), not the person.
+        if event.changes_no_entity() {
+            return;
+        }
         let d = &mut self.dirty;
         match event {
             Event::FacilityRegistered(e) => {
@@ -1062,17 +1123,18 @@ fn changes_only_its_person(event: &Event) -> bool {
     }
 }
 
-/// Keeps WAL checkpoints off the writers' path in a server: a background thread copies the
-/// WAL back into the database five times a second (PASSIVE: it never blocks a writer), and
-/// the store's own automatic checkpoint is brought back to SQLite's small default (1,000
-/// pages, from the 16,384 that suits bulk apply), so when a commit does run one there is
-/// little left to copy, and the WAL still starts over regularly.
+/// Keeps WAL checkpoints off the writer's path in a server: a background thread copies the
+/// WAL back into the database ten times a second (PASSIVE: it never blocks the writer), so
+/// each copy is small. The writer's own automatic checkpoint stays as the brake for when the
+/// background falls behind, at 8,192 pages (32 MiB): at a thousand or more commands a
+/// second, SQLite's default of 1,000 pages made every twentieth commit copy and fsync the
+/// database on the writer's path, which is where the write latency tails came from.
 pub fn start_background_checkpoints(store: &Store) -> Result<(), StoreError> {
     // PostgreSQL checkpoints its own WAL.
     let (Some(own), DbLocation::Sqlite(path)) = (store.conn.sqlite(), store.location()) else {
         return Ok(());
     };
-    own.execute_batch("PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=67108864;")?;
+    own.execute_batch("PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=67108864;")?;
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -1081,7 +1143,7 @@ pub fn start_background_checkpoints(store: &Store) -> Result<(), StoreError> {
         .name("habeas-wal-checkpoint".into())
         .spawn(move || {
             loop {
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                std::thread::sleep(std::time::Duration::from_millis(100));
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                     eprintln!("habeas: background WAL checkpoint failed: {e}");
                 }
@@ -1161,6 +1223,14 @@ fn migrate_pg(conn: &Conn, path: &Path) -> Result<(), StoreError> {
             .filter(|m| m.version > found)
         {
             apply_pg_migration(conn, m)?;
+            if crate::schema_pg::REBUILD_AFTER.contains(&m.version) {
+                // Done by `open` once the store is up; a crash before it only repeats it.
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('rebuild_needed', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![m.version.to_string()],
+                )?;
+            }
         }
         conn.execute_batch("COMMIT")
     })();
@@ -1245,6 +1315,7 @@ fn write_person(conn: &Conn, person: &Person, saved: usize) -> Result<usize, Sto
         id.and_then(|i| i.date_of_birth).map(|d| d.to_string()),
         to_json(person),
     ])?;
+    crate::project::held_person(conn, person)?;
     let mut idx = 0usize;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO stays (register_no, idx, episode, status, facility, unit, cell,

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use habeas_domain::authz::{Action, CommandClass, command_facilities, in_scope};
+use habeas_domain::authz::{Action, CommandClass, in_scope};
 use habeas_domain::{RegisterNo, Submission, Text};
 use habeas_store::FindingsFilter;
 use jiff::Timestamp;
@@ -105,27 +105,10 @@ async fn commands(
     if !refusals.is_empty() {
         return Err(unprocessable(refusals));
     }
-    let scope = user.facilities.clone();
-    let (outcomes, checkpoint) = state
-        .with_store(move |store| {
-            // A user scoped to facilities acts only there: every facility a command touches
-            // must be theirs.
-            if !scope.is_empty() {
-                for (index, s) in submissions.iter().enumerate() {
-                    let facilities =
-                        command_facilities(&s.command, |r| store.person_facility(r).ok().flatten());
-                    if facilities.is_empty()
-                        || !facilities.iter().all(|f| in_scope(&scope, Some(f)))
-                    {
-                        return Err(ApiError::forbidden(format!(
-                            "command {index} acts outside the facilities this user is limited to"
-                        )));
-                    }
-                }
-            }
-            Ok(store.submit_batch(&submissions, true)?)
-        })
-        .await?;
+    // The writer checks the user's facility scope against the register as it stands when
+    // the request's turn comes.
+    let submitted = state.submit(submissions, user.facilities.clone()).await?;
+    let outcomes = submitted.outcomes;
     let refusals: Vec<Value> = outcomes
         .iter()
         .enumerate()
@@ -141,18 +124,18 @@ async fn commands(
     let seqs: Vec<&Vec<u64>> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
     Ok(Json(json!({
         "seqs": seqs,
-        "checkpoint_size": checkpoint.map(|c| c.size),
+        "checkpoint_size": submitted.checkpoint_size,
     })))
 }
 
 /// Whether a facility (by code) is inside a user's scope; an empty scope covers all.
-fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
+pub(crate) fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
     scope.is_empty() || facility.is_some_and(|f| scope.iter().any(|s| s.as_str() == f))
 }
 
 /// A facility-scoped user reads only the files of persons held (or last held) in their
 /// facilities.
-fn check_person_scope(
+pub(crate) fn check_person_scope(
     store: &habeas_store::Store,
     scope: &[habeas_domain::FacilityCode],
     r: &RegisterNo,
@@ -198,7 +181,7 @@ async fn person(
     let scope = user.facilities.clone();
     let access = state.access.clone();
     let (file, findings) = state
-        .with_store(move |store| {
+        .read_current(move |store| {
             check_person_scope(store, &scope, &r)?;
             access.record(&name, Some(&r), "person file");
             let file = store
@@ -245,7 +228,7 @@ async fn whereabouts(
     let scope = user.facilities.clone();
     let access = state.access.clone();
     let w = state
-        .with_store(move |store| {
+        .read(move |store| {
             check_person_scope(store, &scope, &r)?;
             access.record(&name, Some(&r), "whereabouts");
             store
@@ -274,7 +257,7 @@ async fn population(
     let at = at(&q.at)?;
     let scope = user.facilities.clone();
     let mut p = state
-        .with_store(move |store| Ok(store.population(at)?))
+        .read_current(move |store| Ok(store.population(at)?))
         .await?;
     // A facility-scoped user sees their facilities only.
     if !scope.is_empty() {
@@ -328,7 +311,12 @@ async fn findings(
     };
     let scope = user.facilities.clone();
     let mut f = state
-        .with_store(move |store| Ok(store.findings(at, &filter)?))
+        .with_reader(move |store| {
+            // `findings` takes its own snapshot; the state it reads beside it is caught up
+            // with the log just before.
+            store.refresh()?;
+            Ok(store.findings(at, &filter)?)
+        })
         .await?;
     // A facility-scoped user sees the findings of their facilities only.
     f.retain(|x| scoped(&scope, x.facility.as_deref()));
@@ -357,7 +345,7 @@ async fn search(
     let name = user.name.clone();
     let access = state.access.clone();
     let hits = state
-        .with_store(move |store| {
+        .read(move |store| {
             access.record(&name, None, &format!("search `{text}`"));
             Ok(store.search_persons(&text, 50)?)
         })
@@ -391,7 +379,7 @@ async fn access_log(
         .await
         .map_err(ApiError::internal)?;
     let entries = state
-        .with_store(move |store| Ok(store.access_log(limit)?))
+        .read(move |store| Ok(store.access_log(limit)?))
         .await?;
     Ok(Json(
         serde_json::to_value(&entries).map_err(ApiError::internal)?,

@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             })?
             .to_owned();
         let user = state
-            .with_store(move |store| Ok(store.user_for_token(&token)?))
+            .read(move |store| Ok(store.user_for_token(&token)?))
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         Ok(CurrentUser(user))
@@ -76,7 +76,7 @@ async fn from_session(parts: &Parts, state: &AppState) -> Result<CurrentUser, Ap
         )
     })?;
     let (user, csrf) = state
-        .with_store(move |store| Ok(store.session_user(&id)?))
+        .read(move |store| Ok(store.session_user(&id)?))
         .await?
         .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);

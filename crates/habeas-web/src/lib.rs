@@ -6,18 +6,24 @@
 //! - `/log/…`: the transparency endpoints, open to everyone: the verifier key, checkpoints,
 //!   leaves and proofs in the C2SP formats.
 //! - `/locate`: the public locator — an exact match answers the facility only, never a list.
+//! - `/`, `/people/…`, `/record/…` …: the web interface ([`html`]), server-rendered pages
+//!   for the same users and roles (not in the OpenAPI document).
 //!
-//! The store is synchronous; handlers run it on the blocking pool behind one mutex (SQLite
-//! has one writer anyway).
+//! The store is synchronous. Writes go to one writer thread that owns the writing Store and
+//! commits the requests queued at that moment together (group commit, [`writer`]); reads run
+//! on the blocking pool with read-only handles ([`readers`]), so they never wait for a write.
 
 mod api;
 pub mod auth;
 mod error;
+pub mod html;
 mod locate;
+mod readers;
 pub mod session;
 mod transparency;
+mod writer;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -26,6 +32,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
+pub use writer::MAX_GROUP_COMMANDS;
 
 /// The largest request body accepted: a batch of commands, not a file upload.
 pub const MAX_BODY: usize = 1 << 20;
@@ -35,7 +42,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
+    /// The writer thread, owner of the writing Store: commands in groups, other writes between.
+    writer: Arc<writer::Writer>,
+    /// Read-only handles for the GET endpoints.
+    readers: Arc<readers::Readers>,
     pub locator: Arc<locate::RateLimiter>,
     /// Every read of a person's file, search and locator query, written in the background.
     pub access: Arc<habeas_store::AccessLogger>,
@@ -43,33 +53,79 @@ pub struct AppState {
     pub logins: Arc<session::LoginGuard>,
 }
 
+/// Read-only handles: enough for the blocking reads two cores can run at once, with some
+/// waiting on the disk.
+const READERS: usize = 4;
+
 impl AppState {
     pub fn new(store: Store) -> Result<Self, habeas_store::StoreError> {
+        Self::with_max_group(store, MAX_GROUP_COMMANDS)
+    }
+
+    /// [`AppState::new`] with another group limit (commands per transaction; 1 commits every
+    /// request on its own).
+    pub fn with_max_group(
+        store: Store,
+        max_group: usize,
+    ) -> Result<Self, habeas_store::StoreError> {
         let access = habeas_store::AccessLogger::start(&store)?;
         habeas_store::start_background_checkpoints(&store)?;
+        let readers = readers::Readers::open(&store, READERS)?;
         Ok(AppState {
-            store: Arc::new(Mutex::new(store)),
+            writer: Arc::new(writer::Writer::start(store, max_group)?),
+            readers: Arc::new(readers),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
             access: Arc::new(access),
             logins: Arc::new(session::LoginGuard::default()),
         })
     }
 
-    /// Runs `f` with the store on the blocking pool.
+    /// Runs `f` with the writing store on the writer thread, between two groups of commands
+    /// (for writes other than commands: sign-in, sign-out).
     pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
     {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| ApiError::internal("the store lock is poisoned"))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("a blocking task failed: {e}")))?
+        self.writer.run(f).await
+    }
+
+    /// Runs `f` on a read-only handle, in one snapshot of what is committed, for queries of
+    /// the tables (whereabouts, files, search, the log).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.readers.run(move |store| store.read_snapshot(f)).await
+    }
+
+    /// [`AppState::read`] for queries that also use the in-memory state (population, a
+    /// person's findings): the handle's state catches up with the snapshot first.
+    pub(crate) async fn read_current<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.readers.run(move |store| store.read_current(f)).await
+    }
+
+    /// Runs `f` with a read-only handle as it is (for calls that take their own snapshot).
+    pub(crate) async fn with_reader<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.readers.run(f).await
+    }
+
+    /// Applies one request's commands, all or nothing, in the writer's next group.
+    pub(crate) async fn submit(
+        &self,
+        submissions: Vec<habeas_domain::Submission>,
+        scope: Vec<habeas_domain::FacilityCode>,
+    ) -> Result<writer::Submitted, ApiError> {
+        self.writer.submit(submissions, scope).await
     }
 }
 
@@ -125,6 +181,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     let (routes, doc) = parts();
     let doc = doc.to_pretty_json().unwrap_or_default();
     routes
+        .merge(html::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

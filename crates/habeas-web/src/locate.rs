@@ -133,7 +133,7 @@ async fn locate(
     let who = format!("public:{client}");
     let access = state.access.clone();
     let answer = state
-        .with_store(move |store| {
+        .read(move |store| {
             let register_no = match &ask {
                 Ask::Number(r) => Some(r.clone()),
                 Ask::Identity(f, d) => {

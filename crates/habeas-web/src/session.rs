@@ -44,7 +44,7 @@ pub struct LoginGuard {
 }
 
 impl LoginGuard {
-    fn blocked(&self, key: &str) -> bool {
+    pub(crate) fn blocked(&self, key: &str) -> bool {
         let Ok(map) = self.failures.lock() else {
             return true;
         };
@@ -52,7 +52,7 @@ impl LoginGuard {
             .is_some_and(|(start, n)| start.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
     }
 
-    fn fail(&self, key: &str) {
+    pub(crate) fn fail(&self, key: &str) {
         if let Ok(mut map) = self.failures.lock() {
             let entry = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
             if entry.0.elapsed() >= FAILURE_WINDOW {
@@ -62,7 +62,7 @@ impl LoginGuard {
         }
     }
 
-    fn clear(&self, key: &str) {
+    pub(crate) fn clear(&self, key: &str) {
         if let Ok(mut map) = self.failures.lock() {
             map.remove(key);
         }
@@ -114,15 +114,21 @@ async fn login(
         ));
     }
     let name = login.name.clone();
-    let signed_in = state
-        .with_store(move |store| {
-            let Some(user) = store.check_password(&login.name, &login.password)? else {
-                return Ok(None);
-            };
-            let (id, csrf) = store.new_session(&user.name, SESSION_LIFETIME)?;
-            Ok(Some((user, id, csrf)))
-        })
+    // The password is checked on a reader (argon2 takes a while; writes do not wait for it),
+    // the session is opened by the writer.
+    let user = state
+        .read(move |store| Ok(store.check_password(&login.name, &login.password)?))
         .await?;
+    let signed_in = match user {
+        Some(user) => {
+            let session_for = user.name.clone();
+            let (id, csrf) = state
+                .with_store(move |store| Ok(store.new_session(&session_for, SESSION_LIFETIME)?))
+                .await?;
+            Some((user, id, csrf))
+        }
+        None => None,
+    };
     let Some((user, id, csrf)) = signed_in else {
         guard.fail(&by_address);
         guard.fail(&by_name);

@@ -32,7 +32,7 @@ fn seq(s: &str) -> Result<u64, ApiError> {
 #[utoipa::path(get, path = "/log/key", tag = "transparency",
     responses((status = 200, description = "The verifier key `name+hex(keyID)+base64(0x01||pubkey)`", content_type = "text/plain")))]
 async fn key(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let k = state.with_store(|store| Ok(store.verifier_key())).await?;
+    let k = state.read(|store| Ok(store.verifier_key())).await?;
     Ok(text(format!("{k}\n")))
 }
 
@@ -40,7 +40,7 @@ async fn key(State(state): State<AppState>) -> Result<Response, ApiError> {
     responses((status = 200, description = "The latest C2SP checkpoint as a signed note", content_type = "text/plain")))]
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let note = state
-        .with_store(|store| Ok(store.latest_checkpoint()?.note))
+        .read(|store| Ok(store.latest_checkpoint()?.note))
         .await?;
     Ok(text(note))
 }
@@ -50,7 +50,7 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError>
     responses((status = 200, description = "The exact leaf bytes", content_type = "application/octet-stream"), (status = 404, description = "No such event")))]
 async fn leaf(State(state): State<AppState>, Path(s): Path<String>) -> Result<Response, ApiError> {
     let seq = seq(&s)?;
-    let bytes = state.with_store(move |store| Ok(store.leaf(seq)?)).await?;
+    let bytes = state.read(move |store| Ok(store.leaf(seq)?)).await?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
@@ -60,7 +60,7 @@ async fn leaf(State(state): State<AppState>, Path(s): Path<String>) -> Result<Re
 async fn proof(State(state): State<AppState>, Path(s): Path<String>) -> Result<Response, ApiError> {
     let seq = seq(&s)?;
     let receipt = state
-        .with_store(move |store| Ok(store.inclusion_receipt(seq)?.format()))
+        .read(move |store| Ok(store.inclusion_receipt(seq)?.format()))
         .await?;
     Ok(text(receipt))
 }
@@ -85,7 +85,7 @@ async fn consistency(
         })
         .and_then(seq)?;
     let body = state
-        .with_store(move |store| Ok(store.consistency(old)?.format()))
+        .read(move |store| Ok(store.consistency(old)?.format()))
         .await?;
     Ok(text(body))
 }

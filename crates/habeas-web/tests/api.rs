@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 struct Fixture {
     state: AppState,
+    path: std::path::PathBuf,
     tokens: std::collections::HashMap<&'static str, String>,
     _dir: tempfile::TempDir,
 }
@@ -32,7 +33,8 @@ const PLACES: &[&str] = &[
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(&dir.path().join("web.db"), "example.org/habeas/web").unwrap();
+    let path = dir.path().join("web.db");
+    let mut store = Store::create(&path, "example.org/habeas/web").unwrap();
     let subs: Vec<Submission> = PLACES
         .iter()
         .map(|j| Submission::from_json(j).unwrap())
@@ -61,6 +63,7 @@ fn fixture() -> Fixture {
     tokens.insert("scoped", store.new_token("scoped").unwrap());
     Fixture {
         state: AppState::new(store).unwrap(),
+        path,
         tokens,
         _dir: dir,
     }
@@ -110,8 +113,13 @@ async fn call_json(
     )
 }
 
+/// A handle of the test's own on the register the server writes (to look, not to write).
+fn open(f: &Fixture) -> Store {
+    Store::open(&f.path).unwrap()
+}
+
 fn log_size(f: &Fixture) -> u64 {
-    f.state.store.lock().unwrap().log_size()
+    open(f).log_size()
 }
 
 #[tokio::test]
@@ -162,7 +170,7 @@ async fn commands_need_a_token_and_a_role_that_permits_them() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["seqs"], json!([[before]]));
     // The actor is the signed-in user, not what the body claimed.
-    let record = f.state.store.lock().unwrap().record(before).unwrap().0;
+    let record = open(&f).record(before).unwrap().0;
     assert!(record.contains(r#""actor":"reg.istrar""#), "{record}");
     // Officers record daily life; health staff record health.
     let contact = json!({"type":"contact.record","register_no":"SYN-W2","at":"2025-01-03T08:00:00Z","kind":"family_visit"});
@@ -474,7 +482,7 @@ async fn the_locator_answers_exact_queries_with_the_facility_only_and_is_rate_li
     );
     // The access log holds every query.
     f.state.access.flush();
-    let log = f.state.store.lock().unwrap().access_log(100).unwrap();
+    let log = open(&f).access_log(100).unwrap();
     assert!(log.iter().filter(|e| e.user.starts_with("public:")).count() >= 4);
     // 30 a minute per client, then 429.
     let mut last = StatusCode::OK;
@@ -630,10 +638,7 @@ async fn the_committed_openapi_document_matches_the_code() {
 #[tokio::test]
 async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() {
     let f = fixture();
-    f.state
-        .store
-        .lock()
-        .unwrap()
+    open(&f)
         .add_user(
             "ana.web",
             Role::Registrar,
@@ -752,32 +757,189 @@ async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() 
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
-/// A request that cannot be answered in time gets 408 and no detail, instead of hanging.
+/// Holds the register's write lock from a handle of the test's own until `release` is sent,
+/// so the server's writer waits (as behind a slow fsync) and requests queue up meanwhile.
+fn hold_write_lock(f: &Fixture) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let mut other = open(f);
+    let (locked, wait) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        other.begin().unwrap();
+        locked.send(()).unwrap();
+        let _ = released.recv();
+        other.rollback().unwrap();
+    });
+    wait.recv().unwrap();
+    (release, holder)
+}
+
+/// A request that cannot be answered in time gets 408 and no detail, instead of hanging, and
+/// is not applied; reads are answered meanwhile, as they never wait behind a write.
 #[tokio::test]
 async fn a_request_over_the_time_limit_is_answered_408() {
     let f = fixture();
-    let store = f.state.store.clone();
-    let (locked, wait) = std::sync::mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        let _guard = store.lock().unwrap();
-        locked.send(()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(800));
-    });
-    wait.recv().unwrap();
-    let req = Request::builder()
-        .uri("/log/key")
-        .body(Body::empty())
-        .unwrap();
-    let resp =
+    let before = log_size(&f);
+    let (release, holder) = hold_write_lock(&f);
+    let limited = |req| {
         habeas_web::router_with_timeout(f.state.clone(), std::time::Duration::from_millis(100))
             .oneshot(req)
-            .await
-            .unwrap();
+    };
+    let admission = json!({"type":"admission.record","register_no":"SYN-LATE","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand"});
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/commands")
+        .header(
+            "authorization",
+            format!("Bearer {}", f.tokens["reg.istrar"]),
+        )
+        .header("content-type", "application/json")
+        .body(Body::from(admission.to_string()))
+        .unwrap();
+    let resp = limited(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    // While the writer waits, reads answer within the same 100 ms limit.
+    for uri in ["/api/v1/whereabouts/SYN-W1", "/log/checkpoint"] {
+        let req = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", f.tokens["oficial"]))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            limited(req).await.unwrap().status(),
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+    release.send(()).unwrap();
     holder.join().unwrap();
-    // Once the store is free again, the same request is answered.
-    assert_eq!(
-        call(&f, "GET", "/log/key", None, None).await.0,
-        StatusCode::OK
+    // Once the writer is free, the next command is applied — and the abandoned one is not.
+    let next = json!({"type":"admission.record","register_no":"SYN-NEXT","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand"});
+    let (s, v) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(next),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["seqs"], json!([[before]]));
+    assert_eq!(log_size(&f), before + 1);
+    let store = open(&f);
+    assert!(
+        store
+            .whereabouts(&habeas_domain::RegisterNo::parse("SYN-LATE").unwrap())
+            .unwrap()
+            .is_none()
     );
+}
+
+/// One HTTP/1.1 request on its own connection; the status and the JSON body.
+async fn raw_post(addr: std::net::SocketAddr, token: &str, body: String) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /api/v1/commands HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// Group commit through a real socket: 32 requests at once, while the writer is held back
+/// so they queue. Every accepted command is in the log exactly once, every refused request
+/// is absent (including the accepted first half of a refused two-command request), the
+/// accepted neighbours of refused requests are not rolled back, the log verifies, and the
+/// requests shared checkpoints (groups formed).
+#[tokio::test]
+async fn concurrent_writers_are_committed_in_groups_each_request_all_or_nothing() {
+    let f = fixture();
+    let before = log_size(&f);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(habeas_web::serve_on(listener, f.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let (release, holder) = hold_write_lock(&f);
+    let admission = |i: usize| json!({"type":"admission.record","register_no":format!("SYN-G{i}"),"facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand"});
+    let bad_placement = |i: usize| json!({"type":"placement.record","register_no":format!("SYN-G{i}"),"cell":"WEB/U1/C9","at":"2025-01-02T09:00:00Z"});
+    let token = f.tokens["reg.istrar"].clone();
+    let mut tasks = Vec::new();
+    for i in 0..32usize {
+        // Every fourth request is refused outright; every fourth is a pair whose second
+        // command is refused after the first was applied inside the group.
+        let body = match i % 4 {
+            0 => {
+                json!({"type":"placement.record","register_no":"SYN-W1","cell":"WEB/U1/C9","at":"2025-01-02T09:00:00Z"})
+            }
+            1 => json!([admission(i), bad_placement(i)]),
+            _ => admission(i),
+        };
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            (i, raw_post(addr, &token, body.to_string()).await)
+        }));
+    }
+    // Let every request reach the writer's queue, then let the writer go.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let mut accepted = std::collections::BTreeMap::new();
+    let mut checkpoints = std::collections::BTreeMap::<u64, usize>::new();
+    for t in tasks {
+        let (i, (status, v)) = t.await.unwrap();
+        if i % 4 < 2 {
+            assert_eq!(status, 422, "request {i}: {v}");
+            assert_eq!(v["refusals"][0]["refusal"]["rule"], "unknown-cell", "{v}");
+            assert_eq!(v["refusals"][0]["index"], json!(i % 4), "{v}");
+        } else {
+            assert_eq!(status, 200, "request {i}: {v}");
+            let seqs: Vec<u64> = serde_json::from_value(v["seqs"][0].clone()).unwrap();
+            assert_eq!(seqs.len(), 1);
+            accepted.insert(seqs[0], i);
+            *checkpoints
+                .entry(v["checkpoint_size"].as_u64().unwrap())
+                .or_default() += 1;
+        }
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    let store = open(&f);
+    assert_eq!(accepted.len(), 16);
+    // Exactly the accepted commands, each once, at the seqs they were answered with.
+    assert_eq!(store.log_size(), before + 16);
+    assert_eq!(
+        accepted.keys().copied().collect::<Vec<_>>(),
+        (before..before + 16).collect::<Vec<_>>()
+    );
+    for (&seq, &i) in &accepted {
+        let record = store.record(seq).unwrap().0;
+        assert!(
+            record.contains(&format!(r#""register_no":"SYN-G{i}""#)),
+            "{record}"
+        );
+    }
+    for i in (0..32).filter(|i| i % 4 == 1) {
+        assert!(
+            store
+                .whereabouts(&habeas_domain::RegisterNo::parse(&format!("SYN-G{i}")).unwrap())
+                .unwrap()
+                .is_none(),
+            "the admission of refused request {i} was undone"
+        );
+    }
+    assert!(store.verify(None).unwrap().ok());
+    // Groups formed: fewer checkpoints than accepted requests, most in one group.
+    assert!(checkpoints.len() < accepted.len(), "{checkpoints:?}");
+    assert!(checkpoints.values().any(|&n| n >= 8), "{checkpoints:?}");
+    assert_eq!(store.latest_checkpoint().unwrap().size, before + 16);
 }

@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p habeas --bench register` — persons from $HABEAS_BENCH_PERSONS (default
 //! 500,000: 1,000,000 commands, an admission and a placement each), runs from
-//! $HABEAS_BENCH_RUNS (default 3). Prints medians and ratios.
+//! $HABEAS_BENCH_RUNS (default 3). `HABEAS_BENCH_INPUT=FILE` measures those JSON lines instead
+//! (e.g. the national synthetic register of `habeas generate`; the benchmark suite does).
+//! Prints medians and ratios.
 
 #![allow(clippy::unwrap_used)] // a benchmark fails loudly
 
@@ -53,6 +55,23 @@ fn write_commands(path: &Path, persons: usize) -> usize {
         lines += 2;
     }
     lines
+}
+
+/// The lines of `file` and the register numbers it admits (the whereabouts samples).
+fn admissions_in(file: &Path) -> (usize, Vec<String>) {
+    let mut lines = 0;
+    let mut admitted = Vec::new();
+    for line in BufReader::new(std::fs::File::open(file).unwrap()).lines() {
+        let line = line.unwrap();
+        lines += 1;
+        if line.contains(r#""type":"admission.record""#) {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            admitted.push(v["register_no"].as_str().unwrap().to_owned());
+        }
+    }
+    admitted.sort();
+    admitted.dedup();
+    (lines, admitted)
 }
 
 /// The baseline: the same lines as rows of a bare table, same batch size and durability.
@@ -138,7 +157,10 @@ fn habeas_apply(file: &Path, db: &Path) -> (Duration, u64) {
     for f in [db.to_owned(), habeas_store::key_path(db)] {
         let _ = std::fs::remove_file(f);
     }
-    let bin = env!("CARGO_BIN_EXE_habeas");
+    // $HABEAS_BENCH_BIN: a copy of the binary to measure instead of the one cargo built.
+    let bin =
+        std::env::var("HABEAS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_habeas").into());
+    let bin = bin.as_str();
     let init = Command::new(bin)
         .args([
             "--db",
@@ -164,11 +186,24 @@ fn main() {
     let persons = env_usize("HABEAS_BENCH_PERSONS", 500_000);
     let runs = env_usize("HABEAS_BENCH_RUNS", 3).max(1);
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("commands.jsonl");
-    let lines = write_commands(&file, persons);
+    let (file, lines, admitted) = match std::env::var_os("HABEAS_BENCH_INPUT") {
+        Some(input) => {
+            let file = std::path::PathBuf::from(input);
+            let (lines, admitted) = admissions_in(&file);
+            (file, lines, admitted)
+        }
+        None => {
+            let file = dir.path().join("commands.jsonl");
+            let lines = write_commands(&file, persons);
+            let admitted = (0..persons).map(|i| format!("SYN-{i:07}")).collect();
+            (file, lines, admitted)
+        }
+    };
     let size_mb = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
     println!(
-        "register bench: {persons} persons, {lines} commands ({size_mb:.0} MB of JSONL), batch {BATCH}, {runs} runs"
+        "register bench: {} ({} persons), {lines} commands ({size_mb:.0} MB of JSONL), batch {BATCH}, {runs} runs",
+        file.display(),
+        admitted.len()
     );
 
     let mut raw = Vec::new();
@@ -220,7 +255,7 @@ fn main() {
     let samples = 2000;
     let mut where_us = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let r = RegisterNo::parse(&format!("SYN-{:07}", next(persons as u64))).unwrap();
+        let r = RegisterNo::parse(&admitted[next(admitted.len() as u64) as usize]).unwrap();
         let t = Instant::now();
         let w = store.whereabouts(&r).unwrap();
         where_us.push(t.elapsed().as_secs_f64() * 1e6);

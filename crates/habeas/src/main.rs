@@ -4,6 +4,8 @@
 //! 2 bad usage, unreadable input, or a register that cannot be opened.
 
 mod apply;
+mod demo;
+mod progress;
 mod render;
 
 use std::io::Write;
@@ -93,6 +95,43 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The published statistics at a date: population, facilities, monthly movements and
+    /// deaths, agreements, and the standards not kept (aggregates only).
+    Stats {
+        /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Months in the series, ending with the month of --at.
+        #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=600))]
+        months: u32,
+        /// The whole statistics as one JSON document.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Tables as CSV (each after a `# table` line; with --table, that table alone).
+        #[arg(long)]
+        csv: bool,
+        /// With --csv: only this table (summary, facilities, months, deaths_by_cause,
+        /// agreements, checks).
+        #[arg(long, requires = "csv")]
+        table: Option<String>,
+        /// Suppress small counts of people as `publish` does (settings.record
+        /// publication_min_count).
+        #[arg(long)]
+        suppress: bool,
+    },
+    /// Write the statistics as a static site an oversight body can post as is: HTML pages
+    /// with SVG charts, CSV and JSON beside every table, definitions and sources.
+    Publish {
+        /// The folder to write (created if missing; files of the site are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// First month of the series (YYYY-MM-DD, any day of it). Default: 35 months before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// The date of the figures (YYYY-MM-DD = the end of that day, UTC). Default: now.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// The verifiable log: key, checkpoints, leaves and proofs.
     Log {
         #[command(subcommand)]
@@ -108,23 +147,36 @@ enum Cmd {
     },
     /// Re-derive the current-state tables from the log.
     Rebuild,
-    /// Serve the JSON API, the transparency endpoints and the public locator.
+    /// Serve the web interface, the JSON API, the transparency endpoints and the public locator.
     Serve {
         /// Address to listen on (keep it on loopback behind a TLS proxy in production).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Commands the writer commits together at most (group commit); 1 commits every
+        /// request on its own (for comparison).
+        #[arg(long, default_value_t = habeas_web::MAX_GROUP_COMMANDS as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        max_group: u64,
     },
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
-    /// per role; their tokens are printed). Everything in it is synthetic.
+    /// per role; their password and tokens are printed). Everything in it is synthetic.
     Demo {
-        /// small (three months, a few hundred people), national (110,000 held), or N held.
-        #[arg(long, default_value = "small")]
+        /// national (110,000 held at the end of three years), small (three months, a few
+        /// hundred people), or N held.
+        #[arg(long, default_value = "national")]
         scale: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Leave out daily life (exercise, contacts, …): a national register builds faster.
+        /// Leave out daily life (exercise, contacts, …).
         #[arg(long)]
         no_daily_life: bool,
+        /// Recurring daily life only over the last N days (0: every day of the history).
+        /// Findings at the end need 30 days; 60 builds the national register several times
+        /// faster than the whole history.
+        #[arg(long, value_name = "N", default_value_t = 60)]
+        recurring_days: u32,
+        /// Build the register anew even if the cache holds one made with these settings.
+        #[arg(long)]
+        rebuild: bool,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
     },
@@ -164,6 +216,11 @@ enum Cmd {
         /// Omit daily-life records (exercise, contacts, notifications, health, counts…).
         #[arg(long)]
         no_daily_life: bool,
+        /// Recurring daily life (exercise, counts, family contacts, health requests,
+        /// separations, incidents) only over the last N days; admission records and legal
+        /// visits stay for every day.
+        #[arg(long, value_name = "N")]
+        recurring_days: Option<u32>,
     },
 }
 
@@ -420,11 +477,85 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 known_now,
             };
             let findings = store.findings(at, &filter)?;
+            // Buffered: a national register has findings by the hundred thousand, and stdout
+            // alone writes line by line.
+            let mut out = std::io::BufWriter::new(&mut out);
             if json {
                 render::json(&mut out, &findings)?;
             } else {
                 render::findings(&mut out, &findings)?;
             }
+            out.flush()?;
+            Ok(0)
+        }
+        Cmd::Stats {
+            at,
+            months,
+            json,
+            csv,
+            table,
+            suppress,
+        } => {
+            let store = open(&cli.db, cli.key.as_deref())?;
+            let at = match at.as_deref().map(parse_at).transpose()? {
+                Some(t) => t,
+                None => store.now(),
+            };
+            let mut stats =
+                store.statistics(Some(at), habeas_stats::series_start(at, months - 1))?;
+            if suppress {
+                let min = store.stats_min_count(at)?;
+                stats.suppress(min);
+            }
+            render::stats(&mut out, &stats, json, csv, table.as_deref())?;
+            Ok(0)
+        }
+        Cmd::Publish { out: dir, from, to } => {
+            let store = open(&cli.db, cli.key.as_deref())?;
+            let date = |flag: &str, s: &str| {
+                s.parse::<jiff::civil::Date>().map_err(|_| {
+                    Fail(
+                        2,
+                        anyhow::anyhow!("--{flag} `{s}`: expected a date (2025-03-16)"),
+                    )
+                })
+            };
+            let at = match &to {
+                Some(s) => habeas_stats::end_of_day(date("to", s)?),
+                None => store.now(),
+            };
+            let series_from = match &from {
+                Some(s) => habeas_stats::month_start(date("from", s)?),
+                None => habeas_stats::series_start(at, 35),
+            };
+            if series_from > at {
+                return Err(Fail(
+                    2,
+                    anyhow::anyhow!("--from must not be after --to (or now)"),
+                ));
+            }
+            let mut stats = store.statistics(Some(at), series_from)?;
+            stats.suppress(store.stats_min_count(at)?);
+            let info = habeas_stats::SiteInfo {
+                origin: store.origin().to_owned(),
+                log_size: store.log_size(),
+            };
+            let files = habeas_stats::site(&stats, &info);
+            std::fs::create_dir_all(&dir).with_context(|| format!("--out {}", dir.display()))?;
+            for f in &files {
+                let path = dir.join(&f.path);
+                std::fs::write(&path, &f.contents)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            writeln!(
+                out,
+                "published {} files to {} (statistics at {}, months {} to {})",
+                files.len(),
+                dir.display(),
+                stats.at,
+                stats.series.from,
+                stats.series.to
+            )?;
             Ok(0)
         }
         Cmd::Log { what } => {
@@ -463,12 +594,9 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             seed,
             out: file,
             no_daily_life,
+            recurring_days,
         } => {
-            let config = habeas_sim::Config {
-                scale: scale.parse().map_err(|e| Fail(2, anyhow::Error::new(e)))?,
-                seed,
-                daily_life: !no_daily_life,
-            };
+            let config = sim_config(&scale, seed, !no_daily_life, recurring_days)?;
             let started = std::time::Instant::now();
             let s = if file == "-" {
                 habeas_sim::generate(&config, &mut out)
@@ -497,7 +625,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             );
             Ok(0)
         }
-        Cmd::Serve { addr } => {
+        Cmd::Serve { addr, max_group } => {
             let store = open(&cli.db, cli.key.as_deref())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -507,7 +635,13 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 store.path().display()
             );
             runtime
-                .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
+                .block_on(habeas_web::serve(
+                    habeas_web::AppState::with_max_group(
+                        store,
+                        usize::try_from(max_group).unwrap_or(usize::MAX),
+                    )?,
+                    addr,
+                ))
                 .with_context(|| format!("serving on {addr}"))?;
             Ok(0)
         }
@@ -548,8 +682,14 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             scale,
             seed,
             no_daily_life,
+            recurring_days,
+            rebuild,
             addr,
-        } => demo(&scale, seed, !no_daily_life, addr, &mut out),
+        } => {
+            let recurring = (recurring_days > 0).then_some(recurring_days);
+            let config = sim_config(&scale, seed, !no_daily_life, recurring)?;
+            demo::run(&config, rebuild, addr, &mut out)
+        }
         Cmd::Rebuild => {
             let mut store = open(&cli.db, cli.key.as_deref())?;
             let n = store.rebuild()?;
@@ -628,82 +768,17 @@ fn user(db: &str, key: Option<&Path>, what: UserCmd, out: &mut impl Write) -> Re
     Ok(0)
 }
 
-/// `habeas demo`: generate, apply, add one account per role, serve.
-fn demo(
+/// The generator's settings from the command line.
+fn sim_config(
     scale: &str,
     seed: u64,
     daily_life: bool,
-    addr: std::net::SocketAddr,
-    out: &mut impl Write,
-) -> Result<u8, Fail> {
-    let config = habeas_sim::Config {
+    recurring_days: Option<u32>,
+) -> Result<habeas_sim::Config, Fail> {
+    Ok(habeas_sim::Config {
         scale: scale.parse().map_err(|e| Fail(2, anyhow::Error::new(e)))?,
         seed,
         daily_life,
-    };
-    let dir = std::env::temp_dir().join(format!("habeas-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = dir.join("demo.db");
-    let commands = dir.join("demo.jsonl");
-    let started = std::time::Instant::now();
-    eprintln!("habeas demo: generating a synthetic register ({scale}) …");
-    let summary = habeas_sim::generate(&config, &mut std::fs::File::create(&commands)?)
-        .map_err(|e| Fail(2, e.into()))?;
-    eprintln!(
-        "habeas demo: applying {} commands ({} persons, {} held at the end) …",
-        summary.commands, summary.persons, summary.held_at_end
-    );
-    let mut store = Store::create(&db, "example.org/habeas/demo")?;
-    let mut sink = std::io::sink();
-    apply::run(
-        &mut store,
-        commands.to_str().unwrap_or_default(),
-        false,
-        10_000,
-        Some("demo".into()),
-        false,
-        &mut sink,
-    )?;
-    let _ = std::fs::remove_file(&commands);
-    writeln!(
-        out,
-        "The demo register is ready in {:.0} s: {} ({} events). Everything in it is synthetic.",
-        started.elapsed().as_secs_f64(),
-        db.display(),
-        store.log_size()
-    )?;
-    writeln!(
-        out,
-        "Demo accounts (API tokens, send as `Authorization: Bearer TOKEN`):"
-    )?;
-    use habeas_domain::authz::Role;
-    for (name, role) in [
-        ("demo.admin", Role::Admin),
-        ("demo.registrar", Role::Registrar),
-        ("demo.officer", Role::Officer),
-        ("demo.health", Role::Health),
-        ("demo.monitor", Role::Monitor),
-    ] {
-        store.add_user(name, role, &[], None)?;
-        writeln!(
-            out,
-            "  {name:<16} {:<10} {}",
-            role.as_str(),
-            store.new_token(name)?
-        )?;
-    }
-    writeln!(out, "Try: curl http://{addr}/log/checkpoint")?;
-    writeln!(
-        out,
-        "     curl -H \"Authorization: Bearer <monitor token>\" http://{addr}/api/v1/population"
-    )?;
-    out.flush()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    eprintln!("habeas demo: serving on http://{addr} (Ctrl-C to stop)");
-    runtime
-        .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
-        .with_context(|| format!("serving on {addr}"))?;
-    Ok(0)
+        recurring_days,
+    })
 }

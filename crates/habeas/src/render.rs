@@ -277,3 +277,44 @@ pub(crate) fn findings(out: &mut impl Write, findings: &[Finding]) -> io::Result
     }
     Ok(())
 }
+
+/// `habeas stats`: text for people, one JSON document, or CSV tables.
+pub(crate) fn stats(
+    out: &mut impl Write,
+    s: &habeas_stats::Statistics,
+    json_out: bool,
+    csv: bool,
+    table: Option<&str>,
+) -> Result<(), crate::Fail> {
+    if json_out {
+        return Ok(json(out, s)?);
+    }
+    if csv {
+        let tables = habeas_stats::tables(s);
+        if let Some(id) = table {
+            let Some(t) = tables.iter().find(|t| t.id == id) else {
+                let known: Vec<&str> = tables.iter().map(|t| t.id).collect();
+                return Err(crate::Fail(
+                    2,
+                    anyhow::anyhow!("--table `{id}`: unknown table; known: {}", known.join(", ")),
+                ));
+            };
+            out.write_all(t.to_csv().as_bytes())?;
+            return Ok(());
+        }
+        for (i, t) in tables.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b"\r\n")?;
+            }
+            write!(out, "# {}\r\n{}", t.id, t.to_csv())?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Statistics at {} (months {} to {})\n",
+        s.at, s.series.from, s.series.to
+    )?;
+    out.write_all(habeas_stats::text(s).as_bytes())?;
+    Ok(())
+}

@@ -699,12 +699,13 @@ fn rebuild_repairs_a_corrupt_state_table() {
     ok(habeas(&db, &["population"]));
 }
 
-/// `habeas demo` builds a synthetic register, prints one account per role and serves it.
-#[test]
-fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
+/// Starts `habeas demo --scale small` with its cache in `cache`, reads what it prints until
+/// the accounts are listed, and stops it.
+fn run_demo(cache: &Path) -> String {
     let mut child = Command::new(BIN)
         .args(["demo", "--scale", "small", "--addr", "127.0.0.1:0"])
         .env_remove("HABEAS_DB")
+        .env("HABEAS_CACHE", cache)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -717,26 +718,48 @@ fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let text = lines.concat();
+    lines.concat()
+}
+
+/// `habeas demo` builds a synthetic register once per settings, prints one account per role
+/// (password and token) and serves it; a second run reuses the register it built.
+#[test]
+fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
+    let cache = tempfile::tempdir().unwrap();
+    let text = run_demo(cache.path());
     assert!(text.contains("The demo register is ready"), "{text}");
     assert!(text.contains("Everything in it is synthetic"), "{text}");
     for role in ["admin", "registrar", "officer", "health", "monitor"] {
-        let account = lines
-            .iter()
-            .find(|l| l.contains(&format!("demo.{role}")))
+        let account = text
+            .lines()
+            .find(|l| l.contains(&format!("demo.{role} ")))
             .unwrap_or_else(|| panic!("{text}"));
-        assert!(account.contains("habeas_"), "{account}");
+        assert!(account.contains("habeas_"), "a token: {account}");
+        assert!(
+            account.contains(&format!("password demo-{role}-synthetic")),
+            "{account}"
+        );
     }
-    // The register it built verifies.
-    let db = text
-        .split("ready in ")
-        .nth(1)
-        .and_then(|s| s.split(": ").nth(1))
-        .and_then(|s| s.split(" (").next())
-        .unwrap()
-        .to_owned();
+    let db_of = |text: &str| {
+        text.split("ready in ")
+            .nth(1)
+            .and_then(|s| s.split(": ").nth(1))
+            .and_then(|s| s.split(" (").next())
+            .unwrap()
+            .to_owned()
+    };
+    let db = db_of(&text);
+    assert!(db.starts_with(cache.path().to_str().unwrap()), "{db}");
+    // The register it built verifies, and the next run serves the same one.
     ok(habeas(Path::new(&db), &["verify"]));
-    let _ = std::fs::remove_dir_all(Path::new(&db).parent().unwrap());
+    let size = stdout(&ok(habeas(Path::new(&db), &["log", "checkpoint"])));
+    let again = run_demo(cache.path());
+    assert_eq!(db_of(&again), db, "{again}");
+    assert!(again.contains("demo.monitor "), "{again}");
+    assert_eq!(
+        stdout(&ok(habeas(Path::new(&db), &["log", "checkpoint"]))),
+        size
+    );
 }
 
 // --- PostgreSQL -----------------------------------------------------------------------------

@@ -118,11 +118,13 @@ fn every_command_type_has_its_class() {
         let name = command.type_name();
         let class = expected.iter().find(|(t, _)| *t == name).unwrap().1;
         assert_eq!(CommandClass::of(&command), class, "{name}");
+        assert_eq!(CommandClass::of_type(name), Some(class), "of_type({name})");
         seen.push(name);
     }
     seen.sort_unstable();
     seen.dedup();
     assert_eq!(seen, types, "every type was tried on a real command");
+    assert_eq!(CommandClass::of_type("no.such"), None);
 }
 
 #[test]

@@ -1,0 +1,110 @@
+//! Reads for the web interface's pages: who is in a cell, how full each cell is, the latest
+//! movements, and when the register's history begins (for population over time).
+
+use std::collections::BTreeMap;
+
+use crate::db::{Param, params};
+use habeas_domain::Recorded;
+use jiff::Timestamp;
+
+use crate::error::StoreError;
+use crate::queries::{FileEvent, PersonHit, person_hit};
+use crate::store::Store;
+
+/// The event types that move a person: into custody, between places, out of custody.
+pub const MOVEMENT_TYPES: &[&str] = &[
+    "admission.recorded",
+    "placement.recorded",
+    "absence.started",
+    "absence.ended",
+    "transfer.departed",
+    "transfer.arrived",
+    "release.recorded",
+    "death.recorded",
+    "escape.recorded",
+];
+
+impl Store {
+    /// Persons in custody in each cell of `facility` now, by cell path (cells holding nobody
+    /// are absent).
+    pub fn cell_occupancy(&self, facility: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.check_not_damaged()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cell, count(*) FROM persons
+             WHERE facility = ?1 AND status = 'in_custody' AND cell IS NOT NULL GROUP BY cell",
+        )?;
+        let rows = stmt.query_map([facility], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (cell, n) = row?;
+            out.insert(cell, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
+    }
+
+    /// The persons in custody in a cell now, by name, at most `limit`.
+    pub fn persons_in_cell(&self, cell: &str, limit: usize) -> Result<Vec<PersonHit>, StoreError> {
+        self.check_not_damaged()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT register_no, given_names, family_names, date_of_birth, status, facility, cell
+             FROM persons WHERE cell = ?1 AND status = 'in_custody'
+             ORDER BY family_names, given_names, register_no LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![cell, i64::try_from(limit).unwrap_or(i64::MAX)],
+            person_hit,
+        )?;
+        rows.collect::<Result<_, _>>()
+    }
+
+    /// The last `limit` movements ([`MOVEMENT_TYPES`]) in log order, newest first.
+    pub fn latest_movements(&self, limit: usize) -> Result<Vec<FileEvent>, StoreError> {
+        self.check_not_damaged()?;
+        let placeholders = (1..=MOVEMENT_TYPES.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT seq, record FROM events WHERE type IN ({placeholders}) ORDER BY seq DESC LIMIT {}",
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let types: Vec<&dyn Param> = MOVEMENT_TYPES.iter().map(|t| t as &dyn Param).collect();
+        let rows = stmt.query_map(types.as_slice(), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, record) = row?;
+            let seq = u64::try_from(seq).unwrap_or(0);
+            let r = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
+                seq,
+                detail: format!("record does not parse: {e}"),
+            })?;
+            out.push(FileEvent {
+                seq,
+                recorded_at: r.recorded_at,
+                actor: r.actor,
+                event: r.event,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When the first admission logged happened, if any: where population over time begins.
+    /// (The first in log order, found by a scan from the start that stops there, not the
+    /// earliest date of a history imported later.)
+    pub fn first_admission_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at_us FROM events WHERE type = 'admission.recorded' ORDER BY seq LIMIT 1",
+        )?;
+        let mut rows = stmt.query([])?;
+        let us: Option<i64> = match rows.next()? {
+            Some(r) => r.get(0)?,
+            None => None,
+        };
+        Ok(us.and_then(|u| Timestamp::from_microsecond(u).ok()))
+    }
+}

@@ -1,0 +1,933 @@
+//! The web interface: through the router (sign-in, CSRF, roles, scopes, the access log,
+//! languages, refusals beside their field), and once in a real headless Chromium driven over
+//! WebDriver (sign in, admit, place, find the person on the grid, see a finding appear,
+//! download a receipt, switch to Spanish). The browser test fails when chromium or
+//! chromedriver is missing: `.ci/run` installs them.
+//!
+//! With `HABEAS_SCREENSHOTS=DIR`, the browser test saves the dashboard, the facility view and
+//! a person file there (`docs/screenshots/` in the README were made so).
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use habeas_domain::authz::Role;
+use habeas_domain::{FacilityCode, Submission};
+use habeas_store::Store;
+use habeas_web::{AppState, router};
+use http_body_util::BodyExt;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A small synthetic register with history: two facilities, pavilions and cells of different
+/// occupancy, about forty persons admitted over five months (recorded minutes after the
+/// fact), placed, examined, some released; one cell already at its single bed.
+struct Register {
+    state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+fn history(now: Timestamp) -> Vec<(Timestamp, Value)> {
+    let t0 = now - SignedDuration::from_hours(150 * 24);
+    let at = |h: i64| t0 + SignedDuration::from_hours(h);
+    let mut out: Vec<(Timestamp, Value)> = Vec::new();
+    let mut push = |t: Timestamp, mut v: Value| {
+        if v.get("at").is_some() {
+            v["at"] = json!(t.to_string());
+        }
+        out.push((t, v));
+    };
+    push(
+        at(0),
+        json!({"type":"facility.register","facility":"CEN","name":"Centro Penal Ejemplo Norte (synthetic)","authority":"Dirección de Centros Ejemplo (synthetic)","timezone":"UTC","official_capacity":40}),
+    );
+    push(
+        at(0),
+        json!({"type":"facility.register","facility":"SUR","name":"Centro Ejemplo Sur (synthetic)","authority":"Dirección de Centros Ejemplo (synthetic)","timezone":"UTC","official_capacity":12}),
+    );
+    let mut cells = Vec::new();
+    for (fac, unit, name, n, places, beds) in [
+        ("CEN", "P1", "Pabellón 1", 8, 4, 4),
+        ("CEN", "P2", "Pabellón 2", 6, 6, 4),
+        ("CEN", "ING", "Ingreso", 1, 2, 1),
+        ("SUR", "A", "Módulo A", 4, 3, 3),
+    ] {
+        push(
+            at(0),
+            json!({"type":"unit.register","facility":fac,"unit":unit,"name":name}),
+        );
+        for i in 1..=n {
+            let cell = format!("{fac}/{unit}/C{i:02}");
+            push(
+                at(0),
+                json!({"type":"cell.register","cell":cell,"places":places,"beds":beds,"area_m2": 4.0 * f64::from(places)}),
+            );
+            cells.push((cell, places));
+        }
+    }
+    let given = [
+        "Ana", "Luis", "María", "José", "Carmen", "Jorge", "Rosa", "Pedro", "Elena", "Mario",
+    ];
+    let family = [
+        "Ejemplo Uno",
+        "Prueba Dos",
+        "Muestra Tres",
+        "Ficticio Cuatro",
+        "Sintético Cinco",
+    ];
+    // Where each person goes: crowded cells first, so the grid shows every colour.
+    let plan = [
+        "CEN/P1/C01",
+        "CEN/P1/C01",
+        "CEN/P1/C01",
+        "CEN/P1/C01",
+        "CEN/P1/C01",
+        "CEN/P1/C02",
+        "CEN/P1/C02",
+        "CEN/P1/C02",
+        "CEN/P1/C03",
+        "CEN/P1/C03",
+        "CEN/P1/C04",
+        "CEN/P1/C05",
+        "CEN/P1/C05",
+        "CEN/P1/C05",
+        "CEN/P1/C05",
+        "CEN/P2/C01",
+        "CEN/P2/C01",
+        "CEN/P2/C01",
+        "CEN/P2/C01",
+        "CEN/P2/C01",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C02",
+        "CEN/P2/C03",
+        "CEN/P2/C03",
+        "CEN/P2/C04",
+        "CEN/ING/C01",
+        "SUR/A/C01",
+        "SUR/A/C01",
+        "SUR/A/C02",
+        "SUR/A/C02",
+        "SUR/A/C02",
+        "SUR/A/C03",
+        "CEN/P1/C06",
+        "CEN/P1/C06",
+        "CEN/P2/C05",
+        "CEN/P1/C01",
+    ];
+    for (i, cell) in plan.iter().enumerate() {
+        let no = format!("SYN-{:04}", i + 1);
+        let fac = &cell[..3];
+        let h = (i as i64) * 80 + 24;
+        let mut admission = json!({
+            "type":"admission.record","register_no":no,"facility":fac,"at":"",
+            "person":{"given_names":given[i % given.len()],"family_names":family[i % family.len()],
+                      "sex": if i % 2 == 0 {"female"} else {"male"},"date_of_birth":format!("19{:02}-0{}-1{}", 70 + i % 30, 1 + i % 9, i % 10),
+                      "nationalities":[if i % 7 == 3 {"GTM"} else {"SLV"}]},
+            "deprived":{"at": (at(h) - SignedDuration::from_hours(6)).to_string(),"place":"Calle Ejemplo (synthetic)","by":"Policía Ejemplo (synthetic)"},
+            "legal_status": if i % 3 == 0 {"sentenced"} else {"remand"},
+            "custodial_authority":"Dirección de Centros Ejemplo (synthetic)",
+            "contacts":[{"name":"Familiar Ejemplo (synthetic)","relation":"mother","notify":true}]
+        });
+        if i % 11 != 5 {
+            admission["legal_basis"] = json!({"kind":"court_order","authority":"Juzgado Ejemplo (synthetic)","reference":format!("JE-{}", 100 + i),"issued_on":(at(h) - SignedDuration::from_hours(24)).to_string()[..10],"grounds":"Synthetic grounds"});
+        }
+        push(at(h), admission);
+        push(
+            at(h) + SignedDuration::from_mins(30),
+            json!({"type":"placement.record","register_no":no,"cell":cell,"at":""}),
+        );
+        if i % 9 != 4 {
+            push(
+                at(h) + SignedDuration::from_hours(2),
+                json!({"type":"health.exam","register_no":no,"at":"","injuries_observed": i % 13 == 7}),
+            );
+        }
+        push(
+            at(h) + SignedDuration::from_hours(3),
+            json!({"type":"notification.record","register_no":no,"at":"","to":"family","about":"admission"}),
+        );
+        if i % 6 == 2 {
+            push(
+                at(h) + SignedDuration::from_hours(24 * 40),
+                json!({"type":"release.record","register_no":no,"at":"","reason":"bail","authority":"Juzgado Ejemplo (synthetic)","reference":format!("L-{i}")}),
+            );
+        }
+    }
+    out.sort_by_key(|(t, _)| *t);
+    out
+}
+
+fn register() -> Register {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("web.db"), "example.org/habeas/web").unwrap();
+    // History is recorded a few minutes after it happens; afterwards the clock is real time.
+    let sim = Arc::new(AtomicI64::new(0));
+    let clock = sim.clone();
+    store.set_clock(move || match clock.load(Ordering::SeqCst) {
+        0 => Timestamp::now(),
+        us => Timestamp::from_microsecond(us).unwrap(),
+    });
+    let now = Timestamp::now() - SignedDuration::from_hours(1);
+    for (t, cmd) in history(now) {
+        sim.store(
+            (t + SignedDuration::from_mins(5)).as_microsecond(),
+            Ordering::SeqCst,
+        );
+        let s = Submission::from_value(cmd.clone()).unwrap();
+        let (outcomes, _) = store.submit_batch(&[s], true).unwrap();
+        assert!(outcomes[0].is_ok(), "{cmd}: {:?}", outcomes[0]);
+    }
+    sim.store(0, Ordering::SeqCst);
+    for (name, role, scope) in [
+        ("ada.admin", Role::Admin, vec![]),
+        ("reg.istrar", Role::Registrar, vec![]),
+        ("salud", Role::Health, vec![]),
+        ("monitor.npm", Role::Monitor, vec![]),
+        (
+            "sur.only",
+            Role::Registrar,
+            vec![FacilityCode::parse("SUR").unwrap()],
+        ),
+    ] {
+        store.add_user(name, role, &scope, Some(PASSWORD)).unwrap();
+    }
+    Register {
+        state: AppState::new(store).unwrap(),
+        _dir: dir,
+    }
+}
+
+// --- through the router -------------------------------------------------------------------
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn send(
+    r: &Register,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&[(&str, &str)]>,
+    lang: Option<&str>,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if let Some(l) = lang {
+        req = req.header("accept-language", l);
+    }
+    let req = match form {
+        Some(pairs) => {
+            let body: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect();
+            req.header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.join("&")))
+                .unwrap()
+        }
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let res = router(r.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Signs in through the form; the session cookie and the page's CSRF token.
+async fn sign_in(r: &Register, name: &str) -> (String, String) {
+    let a = send(
+        r,
+        "POST",
+        "/sign-in",
+        None,
+        Some(&[("name", name), ("password", PASSWORD), ("next", "/search")]),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location.as_deref(), Some("/search"));
+    let cookie = a.cookies[0].split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with("habeas_session="));
+    assert!(a.cookies[0].contains("HttpOnly") && a.cookies[0].contains("SameSite=Strict"));
+    let page = send(r, "GET", "/search", Some(&cookie), None, None).await;
+    (cookie, csrf_of(&page.body))
+}
+
+fn csrf_of(body: &str) -> String {
+    let i = body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    body[i..i + body[i..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_sign_in_goes_back_where_it_was_asked() {
+    let r = register();
+    let a = send(&r, "GET", "/people/SYN-0001", None, None, None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        a.location.as_deref(),
+        Some("/sign-in?next=/people/SYN-0001")
+    );
+    let page = send(
+        &r,
+        "GET",
+        "/sign-in?next=/people/SYN-0001",
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        page.body.contains(r#"<label for="name">"#)
+            && page.body.contains(r#"<label for="password">"#)
+    );
+    let wrong = send(
+        &r,
+        "POST",
+        "/sign-in",
+        None,
+        Some(&[("name", "reg.istrar"), ("password", "nope nope nope")]),
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Wrong name or password"));
+    // Never back to another site.
+    let a = send(
+        &r,
+        "POST",
+        "/sign-in",
+        None,
+        Some(&[
+            ("name", "reg.istrar"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(a.location.as_deref(), Some("/"));
+    let (cookie, csrf) = sign_in(&r, "reg.istrar").await;
+    let dash = send(&r, "GET", "/", Some(&cookie), None, None).await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(dash.body.contains("<html lang=\"en\">"));
+    assert!(dash.body.contains("Centro Penal Ejemplo Norte"));
+    // Sign-out needs the token, then ends the session.
+    assert_eq!(
+        send(&r, "POST", "/sign-out", Some(&cookie), Some(&[]), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let out = send(
+        &r,
+        "POST",
+        "/sign-out",
+        Some(&cookie),
+        Some(&[("csrf", &csrf)]),
+        None,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        send(&r, "GET", "/", Some(&cookie), None, None).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_form_records_through_the_domain_and_a_refusal_sits_beside_its_field() {
+    let r = register();
+    let (cookie, csrf) = sign_in(&r, "reg.istrar").await;
+    let form = send(
+        &r,
+        "GET",
+        "/record/placement.record?register_no=SYN-0004",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="register_no" value="SYN-0004""#));
+    // Without the CSRF token nothing is recorded.
+    let now = (Timestamp::now() - SignedDuration::from_mins(1)).to_string();
+    let fields = [
+        ("register_no", "SYN-0004"),
+        ("cell", "CEN/P1/C99"),
+        ("at", now.as_str()),
+    ];
+    let a = send(
+        &r,
+        "POST",
+        "/record/placement.record",
+        Some(&cookie),
+        Some(&fields),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // An unknown cell: refused, shown beside the cell, the values kept.
+    let mut with = fields.to_vec();
+    with.push(("csrf", &csrf));
+    let a = send(
+        &r,
+        "POST",
+        "/record/placement.record",
+        Some(&cookie),
+        Some(&with),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains(r#"id="f-cell-error""#), "{}", a.body);
+    assert!(a.body.contains(r#"value="CEN/P1/C99""#));
+    let err = &a.body[a.body.find(r#"id="f-cell-error""#).unwrap()..];
+    assert!(err.contains("Unknown cell"));
+    // A malformed date of birth: the domain names person.date_of_birth.
+    let admission = [
+        ("csrf", csrf.as_str()),
+        ("register_no", "SYN-9001"),
+        ("facility", "CEN"),
+        ("at", now.as_str()),
+        ("legal_status", "remand"),
+        ("person.given_names", "Nueva"),
+        ("person.family_names", "Persona Ejemplo"),
+        ("person.sex", "female"),
+        ("person.date_of_birth", "1990-02-31"),
+    ];
+    let a = send(
+        &r,
+        "POST",
+        "/record/admission.record",
+        Some(&cookie),
+        Some(&admission),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains(r#"id="f-person-date_of_birth-error""#),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains(r#"value="Persona Ejemplo""#));
+    // Corrected, it is recorded and the browser goes to the file.
+    let mut ok = admission.to_vec();
+    ok.retain(|(k, _)| *k != "person.date_of_birth");
+    let a = send(
+        &r,
+        "POST",
+        "/record/admission.record",
+        Some(&cookie),
+        Some(&ok),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let to = a.location.unwrap();
+    assert!(to.starts_with("/people/SYN-9001?recorded="), "{to}");
+    let file = send(&r, "GET", &to, Some(&cookie), None, None).await;
+    assert!(file.body.contains(r#"id="recorded""#) && file.body.contains("Persona Ejemplo"));
+    assert!(
+        file.body.contains("reg.istrar"),
+        "the actor is the signed-in user"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_scopes_apply_as_in_the_api() {
+    let r = register();
+    let (monitor, _) = sign_in(&r, "monitor.npm").await;
+    // Monitors never write: no form, and the record menu is absent.
+    assert_eq!(
+        send(
+            &r,
+            "GET",
+            "/record/admission.record",
+            Some(&monitor),
+            None,
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&r, "GET", "/record", Some(&monitor), None, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let file = send(&r, "GET", "/people/SYN-0001", Some(&monitor), None, None).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(!file.body.contains("href=\"/record\""));
+    assert!(
+        file.body.contains("Clinical detail is withheld"),
+        "a monitor sees no clinical detail"
+    );
+    assert!(!file.body.contains("Injuries observed"));
+    let (health, _) = sign_in(&r, "salud").await;
+    let file = send(&r, "GET", "/people/SYN-0001", Some(&health), None, None).await;
+    assert!(
+        file.body.contains("Injuries observed")
+            && !file.body.contains("Clinical detail is withheld")
+    );
+    // The access log: admins and monitors only; it holds the HTML reads.
+    assert_eq!(
+        send(&r, "GET", "/access-log", Some(&health), None, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let log = send(&r, "GET", "/access-log", Some(&monitor), None, None).await;
+    assert_eq!(log.status, StatusCode::OK);
+    let rows = log.body.matches("<td>person file</td>").count();
+    assert_eq!(
+        rows, 2,
+        "each read of the file is logged once: {}",
+        log.body
+    );
+    assert!(log.body.contains("<td>monitor.npm</td>") && log.body.contains("<td>salud</td>"));
+    // A user limited to SUR neither reads nor writes in CEN.
+    let (sur, csrf) = sign_in(&r, "sur.only").await;
+    assert_eq!(
+        send(&r, "GET", "/people/SYN-0001", Some(&sur), None, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&r, "GET", "/facilities/CEN", Some(&sur), None, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&r, "GET", "/facilities/SUR", Some(&sur), None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let dash = send(&r, "GET", "/", Some(&sur), None, None).await;
+    assert!(
+        !dash.body.contains("Centro Penal Ejemplo Norte")
+            && dash.body.contains("Centro Ejemplo Sur")
+    );
+    let a = send(
+        &r,
+        "POST",
+        "/record/placement.record",
+        Some(&sur),
+        Some(&[
+            ("csrf", &csrf),
+            ("register_no", "SYN-0001"),
+            ("cell", "SUR/A/C04"),
+            ("at", "2025-06-01T00:00"),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn every_page_renders_in_both_languages_chosen_by_cookie_or_browser() {
+    let r = register();
+    let (cookie, csrf) = sign_in(&r, "ada.admin").await;
+    let pages = [
+        "/",
+        "/facilities/CEN",
+        "/cells?path=CEN/P1/C01",
+        "/people/SYN-0001",
+        "/record",
+        "/record/admission.record",
+        "/search?q=Ejem",
+        "/findings",
+        "/findings?check=bed-shortage&severity=critical&facility=CEN",
+        "/statistics",
+        "/transparency",
+        "/access-log",
+    ];
+    for p in pages {
+        let en = send(&r, "GET", p, Some(&cookie), None, None).await;
+        assert_eq!(en.status, StatusCode::OK, "{p}: {}", en.body);
+        assert!(en.body.contains("<html lang=\"en\">"), "{p}");
+        let es = send(
+            &r,
+            "GET",
+            p,
+            Some(&cookie),
+            None,
+            Some("es-SV,es;q=0.9,en;q=0.5"),
+        )
+        .await;
+        assert!(es.body.contains("<html lang=\"es\">"), "{p}");
+        assert!(es.body.contains("Cerrar sesión"), "{p}");
+    }
+    // The switch sets a cookie that wins over the browser.
+    let a = send(
+        &r,
+        "POST",
+        "/language",
+        Some(&cookie),
+        Some(&[("lang", "es"), ("csrf", &csrf), ("next", "/findings")]),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.location.as_deref(), Some("/findings"));
+    assert!(a.cookies[0].starts_with("lang=es;"));
+    let both = format!("{cookie}; lang=es");
+    let page = send(&r, "GET", "/findings", Some(&both), None, Some("en")).await;
+    assert!(page.body.contains("Hallazgos") && page.body.contains("<html lang=\"es\">"));
+    // Bad filters are explained, not ignored.
+    let bad = send(
+        &r,
+        "GET",
+        "/findings?check=nope&at=yesterday",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert!(bad.body.contains("is not a"), "{}", bad.body);
+    // Static files are served from the binary.
+    let js = send(&r, "GET", "/static/htmx.min.js", None, None, None).await;
+    assert!(js.body.starts_with("/*! htmx 2.") && js.body.len() > 40_000);
+    assert!(
+        send(&r, "GET", "/static/habeas.css", None, None, None)
+            .await
+            .body
+            .contains("@media print")
+    );
+    // The receipt of any event is a tlog-proof file.
+    let receipt = send(&r, "GET", "/receipt/3", None, None, None).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    let parsed = habeas_ledger::InclusionReceipt::parse(&receipt.body).unwrap();
+    assert_eq!(parsed.index, 3);
+}
+
+// --- in a real browser ----------------------------------------------------------------------
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+fn on_path(names: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for `{css}`: {e}"))
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = wait_css(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn submit(c: &Client, form_css: &str) {
+    c.find(Locator::Css(&format!("{form_css} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    if let Some(dir) = std::env::var_os("HABEAS_SCREENSHOTS") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
+    let chromium = on_path(&["chromium", "chromium-browser", "google-chrome"]).expect(
+        "chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does)",
+    );
+    let driver = on_path(&["chromedriver"])
+        .expect("chromedriver is not installed: apt-get install -y chromium-driver (.ci/run does)");
+    let r = register();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(habeas_web::serve_on(listener, r.state.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut chromedriver = tokio::process::Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "chromedriver did not listen on {port}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1400", "--lang=en-GB",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.path(),
+                "download.prompt_for_download": false,
+                "intl.accept_languages": "en-GB,en",
+            },
+        },
+    }))
+    .unwrap();
+    let c = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with chromium");
+
+    // Sign in: the register sends the browser to the form, then back to the dashboard.
+    c.goto(&format!("{base}/")).await.unwrap();
+    fill(&c, "#name", "reg.istrar").await;
+    fill(&c, "#password", PASSWORD).await;
+    submit(&c, "form.stack").await;
+    let total = wait_css(&c, "#total-held").await.text().await.unwrap();
+    assert!(
+        total.parse::<u64>().unwrap() > 20,
+        "the dashboard shows the population"
+    );
+    screenshot(&c, "dashboard").await;
+
+    // Admit a person through the generated form.
+    c.goto(&format!("{base}/record/admission.record"))
+        .await
+        .unwrap();
+    fill(&c, "#f-register_no", "SYN-B001").await;
+    fill(&c, "#f-facility", "CEN").await;
+    wait_css(&c, "#f-legal_status")
+        .await
+        .select_by_value("remand")
+        .await
+        .unwrap();
+    fill(&c, "#f-person-given_names", "Berta").await;
+    fill(&c, "#f-person-family_names", "Navegador Ejemplo").await;
+    wait_css(&c, "#f-person-sex")
+        .await
+        .select_by_value("female")
+        .await
+        .unwrap();
+    submit(&c, "form.command").await;
+    wait_css(&c, "#recorded").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/people/SYN-B001")
+    );
+
+    // Place them from their file: an unknown cell is refused beside the field, then the
+    // right one is accepted.
+    wait_css(
+        &c,
+        "a[href^='/record/placement.record?register_no=SYN-B001']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    fill(&c, "#f-cell", "CEN/ING/C09").await;
+    submit(&c, "form.command").await;
+    let err = wait_css(&c, "#f-cell-error").await.text().await.unwrap();
+    assert!(err.contains("Unknown cell"), "{err}");
+    assert_eq!(
+        wait_css(&c, "#f-register_no")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("SYN-B001"),
+        "the entered values are kept"
+    );
+    fill(&c, "#f-cell", "CEN/ING/C01").await;
+    submit(&c, "form.command").await;
+    wait_css(&c, "#recorded").await;
+    let cell = wait_css(&c, "#person-cell").await.text().await.unwrap();
+    assert_eq!(cell, "CEN/ING/C01");
+
+    // A finding appears: two people for the cell's single bed.
+    let finding = c
+        .find(Locator::XPath(
+            "//table[contains(@class,'findings')]//code[text()='bed-shortage']",
+        ))
+        .await;
+    assert!(finding.is_ok(), "the person's file shows the bed shortage");
+
+    // Find them on the facility grid, and open the cell.
+    c.goto(&format!("{base}/facilities/CEN")).await.unwrap();
+    let tile = wait_css(&c, "a[data-cell='CEN/ING/C01']").await;
+    let text = tile.text().await.unwrap();
+    assert!(text.contains("2 / 2"), "{text}");
+    assert!(
+        tile.attr("class")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("occ-beds")
+    );
+    screenshot(&c, "facility").await;
+    tile.click().await.unwrap();
+    wait_css(&c, "#people a[href='/people/SYN-B001']").await;
+
+    // The findings page lists it too.
+    c.goto(&format!("{base}/findings?check=bed-shortage"))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("CEN/ING/C01"),
+        "bed-shortage for the cell is listed"
+    );
+
+    // Download the receipt of the placement, and check it against the log.
+    c.goto(&format!("{base}/people/SYN-0005")).await.unwrap();
+    wait_css(&c, "#timeline").await;
+    screenshot(&c, "person").await;
+    c.goto(&format!("{base}/people/SYN-B001")).await.unwrap();
+    let link = wait_css(&c, "a.receipt").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    let seq: u64 = href.rsplit('/').next().unwrap().parse().unwrap();
+    link.click().await.unwrap();
+    let file = downloads
+        .path()
+        .join(format!("habeas-receipt-{seq}.tlog-proof"));
+    let started = std::time::Instant::now();
+    while !file.exists() {
+        assert!(
+            started.elapsed() < WAIT,
+            "the receipt was downloaded to {}",
+            file.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    let receipt = habeas_ledger::InclusionReceipt::parse(&text).unwrap();
+    assert_eq!(receipt.index, seq);
+    let (verifier, leaf) = {
+        // A reader of its own on the same register file, as any other process would open it.
+        let store = Store::open(&r._dir.path().join("web.db")).unwrap();
+        (store.verifier(), store.leaf(seq).unwrap())
+    };
+    let (cp, _) =
+        habeas_ledger::Checkpoint::open(&receipt.checkpoint, std::slice::from_ref(&verifier))
+            .unwrap();
+    habeas_ledger::verify_inclusion(
+        &habeas_ledger::leaf_hash(&leaf),
+        seq,
+        cp.size,
+        &receipt.hashes,
+        &cp.root,
+    )
+    .unwrap();
+
+    // Switch to Spanish: the choice is kept.
+    wait_css(&c, "button[name='lang'][value='es']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_css(&c, "html[lang='es']").await;
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Cerrar sesión") && body.contains("Cronología"),
+        "{body}"
+    );
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_css(&c, "html[lang='es']").await;
+    let h1 = wait_css(&c, "h1").await.text().await.unwrap();
+    assert_eq!(h1, "Panel");
+
+    c.close().await.unwrap();
+    let _ = chromedriver.kill().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

@@ -1,0 +1,238 @@
+//! `habeas demo`: a synthetic register, built once per settings and kept in a cache, served
+//! with one demo account per role.
+//!
+//! The register is applied as if it had been kept live: the store's clock follows each
+//! command's own time while it is built, and afterwards runs from the end of the synthetic
+//! history (2024-03-31 for the national case), so findings and late records read as they
+//! would have on the day, not as two years of silence.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use habeas_domain::authz::Role;
+use habeas_domain::{Submission, Text};
+use habeas_store::Store;
+use jiff::Timestamp;
+
+use crate::Fail;
+
+/// Commands per transaction (and signed checkpoint) while the demo register is built.
+const BATCH: usize = 10_000;
+
+/// The demo accounts: name, role, password. Public on purpose: the register is synthetic.
+const ACCOUNTS: [(&str, Role, &str); 5] = [
+    ("demo.admin", Role::Admin, "demo-admin-synthetic"),
+    (
+        "demo.registrar",
+        Role::Registrar,
+        "demo-registrar-synthetic",
+    ),
+    ("demo.officer", Role::Officer, "demo-officer-synthetic"),
+    ("demo.health", Role::Health, "demo-health-synthetic"),
+    ("demo.monitor", Role::Monitor, "demo-monitor-synthetic"),
+];
+
+pub(crate) fn run(
+    config: &habeas_sim::Config,
+    rebuild: bool,
+    addr: std::net::SocketAddr,
+    out: &mut impl Write,
+) -> Result<u8, Fail> {
+    let started = Instant::now();
+    let db = cache_dir()?.join(cache_name(config));
+    if rebuild || !db.exists() {
+        build(config, &db)?;
+    } else {
+        eprintln!(
+            "habeas demo: using the register built earlier with these settings: {} (--rebuild to build it anew)",
+            db.display()
+        );
+    }
+    let mut store = Store::open(&db)?;
+    // From here the register's clock runs on from the end of the synthetic history.
+    let end = last_time(&store)?;
+    let since = Instant::now();
+    store.set_clock(move || end.checked_add(since.elapsed()).unwrap_or(end));
+    writeln!(
+        out,
+        "The demo register is ready in {:.0} s: {} ({} events, clock set to {end}). Everything in it is synthetic.",
+        started.elapsed().as_secs_f64(),
+        db.display(),
+        store.log_size(),
+    )?;
+    writeln!(
+        out,
+        "Demo accounts (sign in at http://{addr}/ with the password; API: Authorization: Bearer TOKEN):"
+    )?;
+    let existing: Vec<String> = store.list_users()?.into_iter().map(|u| u.name).collect();
+    for (name, role, password) in ACCOUNTS {
+        if !existing.iter().any(|n| n == name) {
+            store.add_user(name, role, &[], Some(password))?;
+        }
+        writeln!(
+            out,
+            "  {name:<16} {:<10} password {password:<26} token {}",
+            role.as_str(),
+            store.new_token(name)?
+        )?;
+    }
+    writeln!(out, "Try: curl http://{addr}/log/checkpoint")?;
+    out.flush()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    eprintln!("habeas demo: serving on http://{addr} (Ctrl-C to stop)");
+    runtime
+        .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
+        .with_context(|| format!("serving on {addr}"))?;
+    Ok(0)
+}
+
+/// Where demo registers are kept between runs: `$HABEAS_CACHE`, else the user's cache folder.
+fn cache_dir() -> Result<PathBuf, Fail> {
+    let dir = std::env::var_os("HABEAS_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("habeas")))
+        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/habeas")))
+        .unwrap_or_else(|| std::env::temp_dir().join("habeas"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// One file per generator settings and register format, so a changed schema or generator
+/// never reuses an old register.
+fn cache_name(config: &habeas_sim::Config) -> String {
+    let scale = match config.scale {
+        habeas_sim::Scale::Small => "small".to_owned(),
+        habeas_sim::Scale::National => "national".to_owned(),
+        habeas_sim::Scale::Persons(n) => n.to_string(),
+    };
+    let daily = match (config.daily_life, config.recurring_days) {
+        (false, _) => "nodaily".to_owned(),
+        (true, None) => "daily".to_owned(),
+        (true, Some(n)) => format!("daily{n}"),
+    };
+    format!(
+        "demo-{scale}-seed{}-{daily}-v{}-schema{}.db",
+        config.seed,
+        env!("CARGO_PKG_VERSION"),
+        habeas_store::SCHEMA_VERSION
+    )
+}
+
+/// Generates the register and applies it into `db`, through a temporary file renamed at the
+/// end, so a build that is interrupted is never taken for a finished one.
+fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
+    let tmp = db.with_extension("building");
+    let commands = db.with_extension("jsonl");
+    for stale in [tmp.clone(), habeas_store::key_path(&tmp)] {
+        remove_register_files(&stale)?;
+    }
+    eprintln!("habeas demo: generating a synthetic register …");
+    let summary = habeas_sim::generate(
+        config,
+        &mut std::fs::File::create(&commands)
+            .with_context(|| format!("cannot write {}", commands.display()))?,
+    )
+    .map_err(|e| Fail(2, e.into()))?;
+    eprintln!(
+        "habeas demo: applying {} commands ({} persons, {} held at the end, {} → {}) …",
+        summary.commands, summary.persons, summary.held_at_end, summary.first_day, summary.last_day
+    );
+    {
+        let mut store = Store::create(&tmp, "example.org/habeas/demo")?;
+        apply_live(&mut store, &commands, summary.commands)?;
+    }
+    let _ = std::fs::remove_file(&commands);
+    std::fs::rename(habeas_store::key_path(&tmp), habeas_store::key_path(db))?;
+    std::fs::rename(&tmp, db)?;
+    Ok(())
+}
+
+fn remove_register_files(db: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(PathBuf::from(p)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Applies the generated lines with the store's clock at each command's own time, so the
+/// register reads as one kept live (nothing is a late record), showing progress on a terminal.
+fn apply_live(store: &mut Store, file: &Path, total: u64) -> Result<(), Fail> {
+    let clock = Arc::new(Mutex::new(Timestamp::UNIX_EPOCH));
+    let c = clock.clone();
+    store.set_clock(move || *c.lock().unwrap_or_else(|p| p.into_inner()));
+    let actor = Text::parse("demo").map_err(|e| Fail(2, anyhow::anyhow!("{e}")))?;
+    let progress = crate::progress::bar(total, "applying");
+    let reader = BufReader::with_capacity(1 << 16, std::fs::File::open(file)?);
+    let mut refused = 0u64;
+    let mut in_batch = 0;
+    store.begin()?;
+    for (n, line) in reader.lines().enumerate() {
+        let line = line?;
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("generated line {} is not JSON", n + 1))?;
+        if let Some(t) = reported_time(&value) {
+            let mut now = clock.lock().unwrap_or_else(|p| p.into_inner());
+            *now = (*now).max(t);
+        }
+        let mut submission = match Submission::from_value(value) {
+            Ok(s) => s,
+            Err(r) => {
+                refused += 1;
+                eprintln!("habeas demo: generated line {} refused: {r}", n + 1);
+                continue;
+            }
+        };
+        submission.actor = Some(actor.clone());
+        if let Err(r) = store.submit(&submission)? {
+            refused += 1;
+            eprintln!("habeas demo: generated line {} refused: {r}", n + 1);
+        }
+        in_batch += 1;
+        if in_batch == BATCH {
+            store.commit()?;
+            store.begin()?;
+            in_batch = 0;
+            progress.set_position(n as u64 + 1);
+        }
+    }
+    store.commit()?;
+    progress.finish_and_clear();
+    if refused > 0 {
+        eprintln!("habeas demo: {refused} generated commands were refused (a generator bug)");
+    }
+    Ok(())
+}
+
+/// The latest time a command reports (its `until`, `at`, `issued_at` or `planned_at`).
+fn reported_time(v: &serde_json::Value) -> Option<Timestamp> {
+    ["until", "at", "issued_at", "planned_at", "from"]
+        .iter()
+        .filter_map(|k| v.get(k)?.as_str()?.parse::<Timestamp>().ok())
+        .max()
+}
+
+/// The latest `recorded_at` in the log: where the demo's clock starts again.
+fn last_time(store: &Store) -> Result<Timestamp, Fail> {
+    let size = store.log_size();
+    if size == 0 {
+        return Ok(Timestamp::now());
+    }
+    let (record, _salt) = store.record(size - 1)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&record).with_context(|| format!("event {} is not JSON", size - 1))?;
+    value
+        .get("recorded_at")
+        .and_then(|t| t.as_str())
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| Fail(2, anyhow::anyhow!("event {} has no recorded_at", size - 1)))
+}
