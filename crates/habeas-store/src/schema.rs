@@ -108,6 +108,8 @@ CREATE TABLE stays (
 CREATE INDEX stays_until ON stays(until_us);
 CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
 CREATE INDEX stays_unit ON stays(unit, until_us) WHERE unit IS NOT NULL;
+-- Covering (until, from) for the statistics' monthly series: which stays overlap a span.
+CREATE INDEX stays_span ON stays(until_us, from_us);
 
 -- Events recorded more than an hour after they happened (late-record reads only these).
 CREATE INDEX events_late ON events(recorded_at_us) WHERE recorded_at_us - at_us > 3600000000;
