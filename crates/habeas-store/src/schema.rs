@@ -109,6 +109,8 @@ CREATE INDEX stays_until ON stays(until_us);
 CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
 -- Covering for the roll-count check (who was in a unit at a time) without touching the table.
 CREATE INDEX stays_unit ON stays(unit, until_us, status, from_us, recorded_us) WHERE unit IS NOT NULL;
+-- Covering (until, from) for the statistics' monthly series: which stays overlap a span.
+CREATE INDEX stays_span ON stays(until_us, from_us);
 
 -- The persons held now as the checks read them (`Person::for_checks`), for findings at any
 -- time since their file last changed: changed_at_us / changed_recorded_us are the latest time
