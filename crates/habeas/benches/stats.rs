@@ -80,6 +80,7 @@ fn main() {
             scale: habeas_sim::Scale::National,
             seed: 1,
             daily_life: daily,
+            recurring_days: None,
         };
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
         let s = habeas_sim::generate(&config, &mut out).unwrap();
