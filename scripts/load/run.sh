@@ -5,24 +5,20 @@
 # same run, with every request committed on its own (`--max-group 1`), and reads during writes.
 #   bash scripts/load/run.sh            (needs wrk: apt-get install wrk)
 # The national register is generated once and cached in $HABEAS_LOAD_CACHE (default
-# /work/cache/server); each run serves a fresh copy of it. HABEAS_BIN=path skips the build.
+# target/load-cache); each run serves a fresh copy of it. HABEAS_BIN=path skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=$PWD/scripts/load
 command -v wrk >/dev/null || { echo "install wrk first (apt-get install wrk)" >&2; exit 2; }
-cache=${HABEAS_LOAD_CACHE:-/work/cache/server}
+cache=${HABEAS_LOAD_CACHE:-$PWD/target/load-cache}
 mkdir -p "$cache"
 export HABEAS_LOAD_DIR=$(mktemp -d)
 trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$HABEAS_LOAD_DIR"' EXIT
 bin=${HABEAS_BIN:-}
 if [ -z "$bin" ]; then
-    # The target directory is shared with other worktrees, whose newer artifacts of the same
-    # crates would look fresh to cargo (it compares modification times): dating the sources
-    # an hour ahead makes sure this tree is what gets built, whoever builds meanwhile.
-    find crates -name '*.rs' -o -name Cargo.toml | xargs touch -d '+1 hour'
-    hcargo build --release --quiet -p habeas
-    # The shared target directory is rebuilt by others: serve a copy.
-    cp /work/main/target/release/habeas "$HABEAS_LOAD_DIR/habeas"
+    cargo build --release --quiet -p habeas
+    # Serve a copy, so a build meanwhile cannot change the binary under test.
+    cp "${CARGO_TARGET_DIR:-target}/release/habeas" "$HABEAS_LOAD_DIR/habeas"
     bin=$HABEAS_LOAD_DIR/habeas
 fi
 # A cached register this habeas cannot open (another schema version) is built again.

@@ -542,15 +542,15 @@ pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
     contact_and_health_checks(s, &mut out);
     record_checks(s, &mut out);
     let order: HashMap<&str, usize> = CHECKS.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    out.sort_by(|a, b| {
-        (order.get(a.check), &a.subject_kind, &a.subject, a.since).cmp(&(
-            order.get(b.check),
-            &b.subject_kind,
-            &b.subject,
-            b.since,
-        ))
+    // Each finding's place in CHECKS is looked up once, not at every comparison.
+    let mut keyed: Vec<(Option<usize>, Finding)> = out
+        .into_iter()
+        .map(|f| (order.get(f.check).copied(), f))
+        .collect();
+    keyed.sort_by(|(oa, a), (ob, b)| {
+        (oa, &a.subject_kind, &a.subject, a.since).cmp(&(ob, &b.subject_kind, &b.subject, b.since))
     });
-    out
+    keyed.into_iter().map(|(_, f)| f).collect()
 }
 
 fn current(p: &PersonFacts) -> Option<(&Episode, &Stay)> {
@@ -1035,7 +1035,10 @@ fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
                 || e.stay_at(x.at).is_some_and(|st| {
                     st.status == Status::InCustody
                         && st.cell.as_ref().is_some_and(|c| {
-                            x.cells.contains(c) || x.unit.as_ref() == Some(&c.unit_path())
+                            x.unit
+                                .as_ref()
+                                .is_some_and(|u| u.facility == c.facility && u.unit == c.unit)
+                                || x.cells.contains(c)
                         })
                 });
             if !covered {

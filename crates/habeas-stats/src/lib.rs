@@ -92,7 +92,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "Suppression",
-        "With publication_min_count N recorded by settings.record, every count of people from 1 to N − 1, and every figure that would reveal it (a share, a rate, person-days, persons per bed), is published as suppressed: <N on the pages, empty in CSV, null in JSON, and listed in statistics.json under suppression.suppressed. Zero is shown. Deaths are never suppressed, nor the persons affected by the checks on deaths (death-not-referred, death-family-not-notified).",
+        "With publication_min_count N recorded by settings.record, every count of people from 1 to N − 1, and every figure that would reveal it (a share, a rate, person-days, persons per bed), is published as suppressed: <N on the pages, empty in CSV, null in JSON, and listed in statistics.json under suppression.suppressed. Zero is shown. Deaths are never suppressed, nor the persons affected by the checks on deaths (death-not-referred, death-family-not-notified). The suppression is primary only: a suppressed count can sometimes be recovered by subtraction from figures that are shown (a facility's population from the total and the other facilities'); choose the threshold and the published range with that in mind.",
     ),
 ];
 

@@ -109,17 +109,21 @@ CREATE INDEX stays_until ON stays(until_us);
 CREATE INDEX stays_until_recorded ON stays(until_recorded_us) WHERE until_recorded_us IS NOT NULL;
 -- Covering for the roll-count check (who was in a unit at a time) without touching the table.
 CREATE INDEX stays_unit ON stays(unit, until_us, status, from_us, recorded_us) WHERE unit IS NOT NULL;
+-- Covering (until, from) for the statistics' monthly series: which stays overlap a span.
+CREATE INDEX stays_span ON stays(until_us, from_us);
 
 -- The persons held now as the checks read them (`Person::for_checks`), for findings at any
 -- time since their file last changed: changed_at_us / changed_recorded_us are the latest time
 -- anything in it happened and was recorded (`Person::last_change`). Written with `persons`.
+-- A rowid table: its rows (about 2 KB) stay on their page, where WITHOUT ROWID would put
+-- most of each on overflow pages, and findings read them in one scan.
 CREATE TABLE held_persons (
-    register_no         TEXT PRIMARY KEY,
+    register_no         TEXT    NOT NULL UNIQUE,
     episode             INTEGER NOT NULL,
     changed_at_us       INTEGER NOT NULL,
     changed_recorded_us INTEGER NOT NULL,
     data                TEXT    NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX held_persons_changed_at ON held_persons(changed_at_us);
 CREATE INDEX held_persons_changed_recorded ON held_persons(changed_recorded_us);
 -- Per custody episode, the facts the checks count from admission, kept up to date as they are

@@ -138,16 +138,19 @@ impl Store {
     /// The facts of the statistics at `at` (now if `None`) with monthly series from the
     /// month of `series_from`, read in one transaction. Everything recorded until now
     /// counts: published figures for a past date are revised as late records arrive.
+    /// Without `checks`, the checks are not evaluated (most of the time over a large
+    /// register) and the facts hold no findings.
     pub fn stats_facts(
         &self,
         at: Option<Timestamp>,
         series_from: Timestamp,
+        checks: bool,
     ) -> Result<Facts, StoreError> {
         self.check_not_damaged()?;
         let at = at.unwrap_or_else(|| self.now());
         let known = self.now().max(at);
         self.conn.begin_read()?;
-        let facts = self.gather(at, known, series_from.min(at));
+        let facts = self.gather(at, known, series_from.min(at), checks);
         // The gathering's error first: it is the cause of a failed COMMIT.
         let end = self.conn.execute_batch("COMMIT");
         let facts = facts?;
@@ -179,8 +182,14 @@ impl Store {
         &self,
         at: Option<Timestamp>,
         series_from: Timestamp,
+        checks: bool,
     ) -> Result<habeas_stats::Statistics, StoreError> {
-        Ok(habeas_stats::compute(&self.stats_facts(at, series_from)?))
+        let facts = self.stats_facts(at, series_from, checks)?;
+        let mut s = habeas_stats::compute(&facts);
+        if !checks {
+            s.checks.clear();
+        }
+        Ok(s)
     }
 
     fn gather(
@@ -188,6 +197,7 @@ impl Store {
         at: Timestamp,
         known: Timestamp,
         series_from: Timestamp,
+        checks: bool,
     ) -> Result<Facts, StoreError> {
         let t = at.as_microsecond();
         let from = habeas_stats::month_start(jiff::tz::Offset::UTC.to_datetime(series_from).date())
@@ -231,10 +241,10 @@ impl Store {
         let mut stays = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT from_us, until_us FROM stays INDEXED BY stays_until
+                "SELECT from_us, until_us FROM stays INDEXED BY stays_span
                  WHERE until_us IS NULL AND from_us <= ?2
                  UNION ALL
-                 SELECT from_us, until_us FROM stays INDEXED BY stays_until
+                 SELECT from_us, until_us FROM stays INDEXED BY stays_span
                  WHERE until_us > ?1 AND from_us <= ?2",
             )?;
             let mut rows = stmt.query([from, t])?;
@@ -249,8 +259,11 @@ impl Store {
         let movements = self.movements(from, t)?;
         let agreements = self.agreement_facts(state)?;
 
-        let snapshot = self.snapshot(at, known, None)?;
-        let findings = habeas_domain::checks::evaluate(&snapshot);
+        let findings = if checks {
+            habeas_domain::checks::evaluate(&self.snapshot(at, known, None)?)
+        } else {
+            Vec::new()
+        };
 
         Ok(Facts {
             at,

@@ -216,6 +216,7 @@ conformance!(
     savepoints_are_refused_out_of_place,
     a_reader_sees_committed_data_only,
     statistics_findings_and_views_agree_with_sqlite,
+    findings_at_a_past_date_use_only_what_was_known_then,
 );
 
 use accounts::*;
@@ -1380,7 +1381,7 @@ fn stats_answers(store: &Store) -> Vec<String> {
     let at: Timestamp = "2025-03-31T23:59:59.999999Z".parse().unwrap();
     let from: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
     let mut out = vec![
-        format!("{:?}", store.statistics(Some(at), from).unwrap()),
+        format!("{:?}", store.statistics(Some(at), from, true).unwrap()),
         format!("{:?}", store.stats_min_count(at).unwrap()),
         format!(
             "{:?}",
@@ -1411,4 +1412,136 @@ fn statistics_findings_and_views_agree_with_sqlite(backend: Backend) {
     }
     store.rebuild().unwrap();
     assert_eq!(stats_answers(&store), expected, "after rebuild");
+}
+
+/// Findings at a past date see the register as it was known then, whichever way a held
+/// person is read: from the held-now projection (file unchanged since) or whole (changed
+/// since, or gone), and with facts kept per episode that were not yet known then.
+fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    let db = Db::new(backend);
+    let mut store = db.create_with("example.org/habeas/past");
+    let clock = Arc::new(Mutex::new(
+        "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let c = clock.clone();
+    store.set_clock(move || *c.lock().unwrap());
+    let mut enter = |recorded: &str, json: &str| {
+        *clock.lock().unwrap() = recorded.parse().unwrap();
+        let (outcomes, _) = store.submit_batch(&[sub(json)], false).unwrap();
+        assert!(outcomes[0].is_ok(), "{json}: {:?}", outcomes[0]);
+    };
+    for p in PLACES {
+        enter("2025-01-01T00:00:00Z", p);
+    }
+    enter(
+        "2025-03-01T00:00:00Z",
+        r#"{"type":"settings.record","at":"2025-03-01T00:00:00Z","limits":{"no-family-contact.days":10}}"#,
+    );
+    for p in ["P1", "P2"] {
+        enter(
+            "2025-03-01T08:01:00Z",
+            &format!(
+                r#"{{"type":"admission.record","register_no":"{p}","facility":"F2","at":"2025-03-01T08:00:00Z","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"male"}},"legal_basis":{{"kind":"court_order","authority":"Court","reference":"REF-{p}","issued_on":"2025-02-28","grounds":"g"}}}}"#
+            ),
+        );
+        enter(
+            "2025-03-01T09:01:00Z",
+            &format!(
+                r#"{{"type":"placement.record","register_no":"{p}","cell":"F2/U/C1","at":"2025-03-01T09:00:00Z"}}"#
+            ),
+        );
+        enter(
+            "2025-03-01T10:01:00Z",
+            &format!(
+                r#"{{"type":"health.exam","register_no":"{p}","at":"2025-03-01T10:00:00Z","injuries_observed":false}}"#
+            ),
+        );
+        enter(
+            "2025-03-01T11:01:00Z",
+            &format!(
+                r#"{{"type":"notification.record","register_no":"{p}","at":"2025-03-01T11:00:00Z","to":"family","about":"admission"}}"#
+            ),
+        );
+        enter(
+            "2025-03-10T10:01:00Z",
+            &format!(
+                r#"{{"type":"contact.record","register_no":"{p}","at":"2025-03-10T10:00:00Z","kind":"family_visit"}}"#
+            ),
+        );
+    }
+    // P1's legal visit of 5 March is entered only on 20 March.
+    enter(
+        "2025-03-20T09:00:00Z",
+        r#"{"type":"contact.record","register_no":"P1","at":"2025-03-05T10:00:00Z","kind":"legal_visit"}"#,
+    );
+    // P2 is released on 15 March; P1 has a family visit on 25 March.
+    enter(
+        "2025-03-15T12:01:00Z",
+        r#"{"type":"release.record","register_no":"P2","at":"2025-03-15T12:00:00Z","reason":"bail","authority":"Court","reference":"R"}"#,
+    );
+    enter(
+        "2025-03-25T10:01:00Z",
+        r#"{"type":"contact.record","register_no":"P1","at":"2025-03-25T10:00:00Z","kind":"family_visit"}"#,
+    );
+    *clock.lock().unwrap() = "2025-03-31T12:00:00Z".parse().unwrap();
+    let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
+    let of = |store: &Store, t: Option<Timestamp>, known_now: bool| {
+        let filter = habeas_store::FindingsFilter {
+            known_now,
+            ..Default::default()
+        };
+        let mut got: Vec<(String, String, String)> = store
+            .findings(t, &filter)
+            .unwrap()
+            .into_iter()
+            // Nobody goes outdoors here: that finding is not what this test is about.
+            .filter(|f| f.subject.starts_with('P') && f.check != "no-outdoor-exercise")
+            .map(|f| (f.check.to_owned(), f.subject, f.since.to_string()))
+            .collect();
+        got.sort();
+        got
+    };
+    let f = |check: &str, subject: &str, since: &str| {
+        (check.to_owned(), subject.to_owned(), since.to_owned())
+    };
+    // 12 March: P1's file is unchanged since (the projection), P2's changed (released). The
+    // legal visit of 5 March was not known yet: both lack legal access.
+    let march12 = vec![
+        f("no-legal-access", "P1", "2025-03-08T08:00:00Z"),
+        f("no-legal-access", "P2", "2025-03-08T08:00:00Z"),
+    ];
+    assert_eq!(of(&store, at("2025-03-12T12:00:00Z"), false), march12);
+    // With everything recorded since, the legal visit counts for P1 (and was entered late).
+    assert_eq!(
+        of(&store, at("2025-03-12T12:00:00Z"), true),
+        vec![
+            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            f("no-legal-access", "P2", "2025-03-08T08:00:00Z")
+        ]
+    );
+    // 24 March: P1's latest family contact kept is of 25 March, not yet seen; the one of
+    // 10 March is read instead, 14 days before (the limit is 10).
+    assert_eq!(
+        of(&store, at("2025-03-24T12:00:00Z"), false),
+        vec![
+            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
+        ]
+    );
+    // Now: P1 had a visit on 25 March and legal access; P2 is no longer held.
+    assert_eq!(
+        of(&store, None, false),
+        vec![f("late-record", "P1", "2025-03-20T09:00:00Z")]
+    );
+    // The projections are a cache of the log: after rebuild, the same findings.
+    store.rebuild().unwrap();
+    assert_eq!(of(&store, at("2025-03-12T12:00:00Z"), false), march12);
+    assert_eq!(
+        of(&store, at("2025-03-24T12:00:00Z"), false),
+        vec![
+            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
+        ]
+    );
 }

@@ -118,6 +118,10 @@ enum Cmd {
         /// publication_min_count).
         #[arg(long)]
         suppress: bool,
+        /// Leave out the figures per check (evaluating the checks is most of the time over
+        /// a large register); `checks` is then empty.
+        #[arg(long)]
+        no_checks: bool,
     },
     /// Write the statistics as a static site an oversight body can post as is: HTML pages
     /// with SVG charts, CSV and JSON beside every table, definitions and sources.
@@ -495,14 +499,18 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             csv,
             table,
             suppress,
+            no_checks,
         } => {
             let store = open(&cli.db, cli.key.as_deref())?;
             let at = match at.as_deref().map(parse_at).transpose()? {
                 Some(t) => t,
                 None => store.now(),
             };
-            let mut stats =
-                store.statistics(Some(at), habeas_stats::series_start(at, months - 1))?;
+            let mut stats = store.statistics(
+                Some(at),
+                habeas_stats::series_start(at, months - 1),
+                !no_checks,
+            )?;
             if suppress {
                 let min = store.stats_min_count(at)?;
                 stats.suppress(min);
@@ -534,7 +542,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     anyhow::anyhow!("--from must not be after --to (or now)"),
                 ));
             }
-            let mut stats = store.statistics(Some(at), series_from)?;
+            let mut stats = store.statistics(Some(at), series_from, true)?;
             stats.suppress(store.stats_min_count(at)?);
             let info = habeas_stats::SiteInfo {
                 origin: store.origin().to_owned(),

@@ -83,7 +83,9 @@ const AT: &str = "2025-03-31T23:59:59.999999Z";
 fn statistics(db: &Path) -> Statistics {
     let store = habeas_store::Store::open(db).unwrap();
     let at = t(AT);
-    store.statistics(Some(at), series_start(at, 2)).unwrap()
+    store
+        .statistics(Some(at), series_start(at, 2), true)
+        .unwrap()
 }
 
 #[test]
@@ -376,6 +378,24 @@ fn stats_text_and_csv() {
     assert_eq!(v["suppression"]["min_count"], 3);
     assert_eq!(v["national"]["female"], Value::Null);
     assert_eq!(v["national"]["total"], 5);
+
+    // --no-checks: the same figures without the checks.
+    let o = habeas(
+        &db,
+        &[
+            "stats",
+            "--at",
+            "2025-03-31",
+            "--months",
+            "3",
+            "--json",
+            "--no-checks",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut full = serde_json::to_value(statistics(&db)).unwrap();
+    full["checks"] = Value::Array(Vec::new());
+    assert_eq!(v, full);
 }
 
 #[test]

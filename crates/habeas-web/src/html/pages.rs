@@ -484,7 +484,9 @@ async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
     let scope = me.user.facilities.clone();
     let read_findings = permits(me.user.role, Action::ReadFindings);
     let (now, over_time, findings, movements) = state
-        .with_store(move |store| {
+        .with_reader(move |store| {
+            // `findings` takes its own snapshot; the state read beside it catches up first.
+            store.refresh()?;
             let now = scope_population(store.population(None)?, &scope);
             let t_now = store.now();
             let from = store.first_admission_at()?.unwrap_or(t_now);
@@ -599,7 +601,7 @@ async fn facility(
         ));
     }
     let page_data = state
-        .with_store(move |store| {
+        .read_current(move |store| {
             let st = store.state();
             let Some(f) = st.facilities.get(&code) else {
                 return Err(ApiError::not_found(format!("no facility {code}")));
@@ -715,7 +717,7 @@ async fn cell(
     let access = state.access.clone();
     let name = me.user.name.clone();
     let (places, beds, hits) = state
-        .with_store(move |store| {
+        .read_current(move |store| {
             let Some(c) = store.state().cells.get(&path) else {
                 return Err(ApiError::not_found(format!("no cell {path}")));
             };
@@ -930,7 +932,7 @@ async fn person(
     let scope = me.user.facilities.clone();
     let access = state.access.clone();
     let (file, findings) = state
-        .with_store(move |store| {
+        .read_current(move |store| {
             check_person_scope(store, &scope, &r)?;
             access.record(&name, Some(&r), "person file");
             let file = store
@@ -1125,7 +1127,7 @@ async fn receipt(
         )
     })?;
     let body = state
-        .with_store(move |store| Ok(store.inclusion_receipt(seq)?.format()))
+        .read_current(move |store| Ok(store.inclusion_receipt(seq)?.format()))
         .await
         .or_page(lang)?;
     Ok((
@@ -1233,7 +1235,7 @@ async fn record_form(
     let done = forms::value_of(&values, "done").map(|seq| me.tr().t1("record.done", seq));
     // Times default to now, to the minute.
     let now = state
-        .with_store(|store| Ok(store.now()))
+        .read_current(|store| Ok(store.now()))
         .await
         .or_page(me.lang)?;
     for f in form.fields {
@@ -1368,7 +1370,7 @@ async fn search(
         let scope = me.user.facilities.clone();
         let needle = text.clone();
         let hits = state
-            .with_store(move |store| {
+            .read_current(move |store| {
                 access.record(&name, None, &format!("search `{needle}`"));
                 let mut hits = store.search_persons(&needle, 50)?;
                 hits.retain(|h| scoped(&scope, h.facility.as_deref()));
@@ -1462,7 +1464,9 @@ async fn findings(
             known_now: false,
         };
         state
-            .with_store(move |store| {
+            .with_reader(move |store| {
+                // `findings` takes its own snapshot; the state read beside it catches up first.
+                store.refresh()?;
                 let mut f = store.findings(at, &filter)?;
                 f.retain(|x| scoped(&scope, x.facility.as_deref()));
                 Ok((f, facility_options(store, &scope)))
@@ -1472,7 +1476,7 @@ async fn findings(
     } else {
         let scope2 = scope.clone();
         let list = state
-            .with_store(move |store| Ok(facility_options(store, &scope2)))
+            .read_current(move |store| Ok(facility_options(store, &scope2)))
             .await
             .or_page(me.lang)?;
         (Vec::new(), list)
@@ -1544,7 +1548,7 @@ async fn statistics(State(state): State<AppState>, me: SignedIn) -> PageResult {
     let tr = me.tr();
     let scope = me.user.facilities.clone();
     let (points, now) = state
-        .with_store(move |store| {
+        .read_current(move |store| {
             let t_now = store.now();
             let from = store.first_admission_at()?.unwrap_or(t_now);
             let mut points = Vec::new();
@@ -1712,7 +1716,7 @@ async fn access_log(
         .await
         .map_err(|e| HtmlError::api(me.lang, ApiError::internal(e)))?;
     let entries = state
-        .with_store(move |store| Ok(store.access_log(limit)?))
+        .read_current(move |store| Ok(store.access_log(limit)?))
         .await
         .or_page(me.lang)?;
     Ok(page(&AccessLogPage {
