@@ -23,7 +23,7 @@ pub mod session;
 mod transparency;
 mod writer;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -51,6 +51,16 @@ pub struct AppState {
     pub access: Arc<habeas_store::AccessLogger>,
     /// Failed sign-ins, per address and per name.
     pub logins: Arc<session::LoginGuard>,
+    /// The dashboard's open findings, kept for one log size and at most a minute: evaluating
+    /// every check over a national register takes seconds, and a dashboard is opened often.
+    pub(crate) dashboard_findings: Arc<Mutex<Option<DashboardFindings>>>,
+}
+
+/// Open findings as the dashboard last evaluated them.
+pub(crate) struct DashboardFindings {
+    pub log_size: u64,
+    pub at: jiff::Timestamp,
+    pub findings: Vec<habeas_domain::checks::Finding>,
 }
 
 /// Read-only handles: enough for the blocking reads two cores can run at once, with some
@@ -77,6 +87,7 @@ impl AppState {
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
             access: Arc::new(access),
             logins: Arc::new(session::LoginGuard::default()),
+            dashboard_findings: Arc::new(Mutex::new(None)),
         })
     }
 

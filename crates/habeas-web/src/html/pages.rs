@@ -478,11 +478,43 @@ struct DashboardPage {
     movements: Vec<MovementRow>,
 }
 
+/// The open findings for the dashboard: evaluated again when the log has grown or a minute has
+/// passed (time alone turns some conditions into findings), else the last evaluation.
+fn dashboard_findings(
+    store: &habeas_store::Store,
+    cache: &std::sync::Mutex<Option<crate::DashboardFindings>>,
+    now: jiff::Timestamp,
+) -> Result<Vec<habeas_domain::checks::Finding>, ApiError> {
+    let size = store.log_size();
+    {
+        let kept = cache
+            .lock()
+            .map_err(|_| ApiError::internal("the dashboard cache lock is poisoned"))?;
+        if let Some(k) = kept.as_ref()
+            && k.log_size == size
+            && now.duration_since(k.at) < jiff::SignedDuration::from_secs(60)
+            && now >= k.at
+        {
+            return Ok(k.findings.clone());
+        }
+    }
+    let findings = store.findings(None, &FindingsFilter::default())?;
+    if let Ok(mut kept) = cache.lock() {
+        *kept = Some(crate::DashboardFindings {
+            log_size: size,
+            at: now,
+            findings: findings.clone(),
+        });
+    }
+    Ok(findings)
+}
+
 async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
     me.require(Action::ReadPopulation)?;
     let tr = me.tr();
     let scope = me.user.facilities.clone();
     let read_findings = permits(me.user.role, Action::ReadFindings);
+    let cache = state.dashboard_findings.clone();
     let (now, over_time, findings, movements) = state
         .with_reader(move |store| {
             // `findings` takes its own snapshot; the state read beside it catches up first.
@@ -496,7 +528,7 @@ async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
                 over_time.push((label, p.total));
             }
             let findings = if read_findings {
-                let mut f = store.findings(None, &FindingsFilter::default())?;
+                let mut f = dashboard_findings(store, &cache, t_now)?;
                 f.retain(|x| scoped(&scope, x.facility.as_deref()));
                 Some(f)
             } else {
