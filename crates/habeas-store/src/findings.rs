@@ -41,7 +41,7 @@ fn notification_fact(
 }
 
 /// Maps `f` over `items` on all cores, a chunk per core, keeping the order.
-fn par_map<T: Sync, U: Send>(
+pub(crate) fn par_map<T: Sync, U: Send>(
     items: &[T],
     f: impl Fn(&T) -> Result<Option<U>, StoreError> + Sync,
 ) -> Result<Vec<U>, StoreError> {

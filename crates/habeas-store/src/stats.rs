@@ -107,31 +107,7 @@ fn held_fact(row: &HeldRow, at: Timestamp) -> Result<HeldFact, StoreError> {
 
 /// Parses a block of rows on all cores.
 fn parse_block(rows: &[HeldRow], at: Timestamp) -> Result<Vec<HeldFact>, StoreError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<HeldFact>, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|r| held_fact(r, at)).collect()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(StoreError::Ledger(
-                        "a worker parsing person files panicked".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(rows.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    crate::findings::par_map(rows, |r| held_fact(r, at).map(Some))
 }
 
 impl Store {
