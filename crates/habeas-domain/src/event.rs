@@ -246,13 +246,15 @@ impl Recorded {
     /// Canonical JSON (RFC 8785 style): sorted keys, no insignificant whitespace. The bytes
     /// the log commits to; the same event always gives the same bytes.
     pub fn canonical_json(&self) -> String {
-        let mut out = String::with_capacity(512);
+        let mut out = Vec::with_capacity(512);
         match serde_json::to_value(self) {
-            Ok(v) => write_canonical(&v, &mut out),
+            Ok(v) => write_canonical_bytes(&v, &mut out),
             // Serializing plain data to a Value cannot fail: no maps with non-string keys.
             Err(e) => unreachable!("event serialization failed: {e}"),
         }
-        out
+        // Only serde_json's output and ASCII punctuation were written: valid UTF-8.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     pub fn from_json(record: &str) -> Result<Recorded, serde_json::Error> {
@@ -265,32 +267,132 @@ impl Recorded {
 /// here, not by relying on serde_json's map type, so that a dependency turning on
 /// `preserve_order` cannot change the bytes the log commits to.
 pub fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    let mut buf = Vec::with_capacity(256);
+    write_canonical_bytes(value, &mut buf);
+    out.push_str(&String::from_utf8_lossy(&buf));
+}
+
+/// [`write_canonical`] into bytes: keys and scalars go straight through serde_json's
+/// serializer (the same bytes as its `to_string`, without a string per token).
+fn write_canonical_bytes(value: &serde_json::Value, out: &mut Vec<u8>) {
     use serde_json::Value;
+    // Writing into a Vec cannot fail.
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push('{');
+            entries.sort_by(|a, b| utf16_order(a.0, b.0));
+            out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(v, out);
+                let _ = serde_json::to_writer(&mut *out, k.as_str());
+                out.push(b':');
+                write_canonical_bytes(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_canonical(v, out);
+                write_canonical_bytes(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
+    }
+}
+
+/// Key order of RFC 8785: UTF-16 code units (byte order when both keys are ASCII).
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_canonical;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// The plain writer the fast one replaced: a string per key and per scalar. The bytes
+    /// the log already commits to were written by it, so both must agree exactly.
+    fn reference(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    reference(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    reference(v, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let text = "[a-zA-Z0-9 \"\\\\\n\t\u{1}\u{7f}é€\u{10000}\u{fffd}]{0,8}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            text.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(text, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_canonical_writer_gives_the_bytes_of_the_plain_one(v in any_json()) {
+            let mut fast = String::new();
+            write_canonical(&v, &mut fast);
+            let mut plain = String::new();
+            reference(&v, &mut plain);
+            prop_assert_eq!(fast, plain);
+        }
+    }
+
+    #[test]
+    fn keys_beyond_the_basic_plane_sort_by_utf16_code_units() {
+        // U+10000 is D800 DC00 in UTF-16: before U+FFFD, though after it in UTF-8.
+        let v: Value = serde_json::json!({"\u{fffd}": 1, "\u{10000}": 2, "a": 3});
+        let mut out = String::new();
+        write_canonical(&v, &mut out);
+        assert_eq!(out, "{\"a\":3,\"\u{10000}\":2,\"\u{fffd}\":1}");
     }
 }

@@ -58,6 +58,8 @@ pub enum StoreError {
     NoSavepoint,
     #[error("a savepoint is already open: release it or roll back to it first")]
     SavepointOpen,
+    #[error("a bulk load is open: it cannot undo a part of a transaction; finish it first")]
+    BulkLoadOpen,
     #[error("a write transaction is open: a read snapshot sees committed data only")]
     TransactionOpen,
     #[error("user name `{name}`: {detail}")]

@@ -27,7 +27,7 @@ pub use queries::{
 };
 pub use schema::{SCHEMA_VERSION, STATE_TABLES};
 pub use store::{
-    LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
+    BulkLoadFinished, LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
     start_background_checkpoints,
 };
 pub use views::MOVEMENT_TYPES;

@@ -42,15 +42,16 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
         }
         Event::NotificationRecorded(e) => {
             if let Some(episode) = episode_of(state, &e.register_no, e.at) {
-                let item = serde_json::json!([
+                // A tuple serializes as the JSON array, without a Value in between.
+                let item = serde_json::to_string(&(
                     e.at.as_microsecond(),
                     model::variant_name(&e.to),
                     model::variant_name(&e.about),
                     e.declined_by_person,
                     seq,
-                    rec
-                ])
-                .to_string();
+                    rec,
+                ))
+                .unwrap_or_default();
                 // Appending to a JSON array is each backend's own function.
                 let sql = if conn.is_postgres() {
                     "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || CAST(?3 AS TEXT) || ']')

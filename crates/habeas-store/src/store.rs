@@ -15,6 +15,8 @@ use crate::db::{Conn, DbLocation, OptionalExtension, params};
 use crate::error::StoreError;
 use crate::schema;
 
+mod bulk;
+pub use bulk::BulkLoadFinished;
 mod group;
 
 /// The first line of every leaf: names the leaf format so it can evolve.
@@ -129,7 +131,12 @@ pub struct Store {
     pub person_cache_limit: usize,
     /// Events replayed between two write-backs in `rebuild`.
     pub rebuild_chunk: u64,
+    /// A bulk load is open (`store/bulk.rs`): no journal, no sync, no secondary indexes.
+    bulk_load: bool,
 }
+
+/// Persons kept in memory between transactions by default.
+pub(crate) const PERSON_CACHE_LIMIT: usize = 50_000;
 
 type Clock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
@@ -330,6 +337,13 @@ impl Store {
         if meta.get("format").map(String::as_str) != Some(schema::FORMAT) {
             return Err(not_register("it has no habeas meta table".into()));
         }
+        if meta.contains_key(bulk::BULK_LOAD_KEY) {
+            return Err(not_register(
+                "it was being built in bulk and the build never finished, so it may be \
+                 incomplete or damaged: build it again"
+                    .into(),
+            ));
+        }
         match &conn {
             Conn::Sqlite(c) => {
                 let version = meta.get("schema_version").cloned().unwrap_or_default();
@@ -376,7 +390,8 @@ impl Store {
             salts: SaltPool::default(),
             clock: std::sync::Arc::new(Timestamp::now),
             savepoint: None,
-            person_cache_limit: 50_000,
+            person_cache_limit: PERSON_CACHE_LIMIT,
+            bulk_load: false,
             rebuild_chunk: 10_000,
         };
         store.reload()?;
@@ -800,7 +815,13 @@ impl Store {
                 self.conn.execute_batch("ROLLBACK")?;
             }
         }
-        self.reload()
+        self.reload()?;
+        if self.bulk_load {
+            // Without a journal SQLite cannot undo what it wrote, and on either backend the
+            // persons' rows held back until the load ends are gone with the reload.
+            self.damaged = Some("a bulk load was rolled back: build the register again".into());
+        }
+        Ok(())
     }
 
     /// One batch in one transaction: every accepted command is applied, refused ones are
@@ -915,7 +936,11 @@ impl Store {
 
     /// Writes every entity changed in this transaction to the current-state tables.
     fn write_back(&mut self) -> Result<(), StoreError> {
-        let dirty = std::mem::take(&mut self.dirty);
+        let mut dirty = std::mem::take(&mut self.dirty);
+        if self.bulk_load {
+            // Everyone stays in memory until the load ends, and is written once then.
+            self.dirty.persons = std::mem::take(&mut dirty.persons);
+        }
         let c = &self.conn;
         for code in &dirty.facilities {
             if let Some(f) = self.state.facilities.get(code) {
@@ -995,12 +1020,19 @@ impl Store {
                 .execute(params![id.as_str(), r.register_no.as_str(), to_json(r)])?;
             }
         }
-        for register_no in &dirty.persons {
+        self.write_persons(dirty.persons.iter())
+    }
+
+    fn write_persons<'a>(
+        &mut self,
+        register_nos: impl Iterator<Item = &'a RegisterNo>,
+    ) -> Result<(), StoreError> {
+        for register_no in register_nos {
             let Some(person) = self.state.persons.get(register_no) else {
                 continue;
             };
             let saved = self.saved_stays.get(register_no).copied().unwrap_or(0);
-            let total = write_person(c, person, saved)?;
+            let total = write_person(&self.conn, person, saved)?;
             self.saved_stays.insert(register_no.clone(), total);
         }
         Ok(())

@@ -1349,6 +1349,81 @@ fn a_reader_sees_committed_data_only(backend: Backend) {
 // --- statistics, findings projections and web views ------------------------------------------
 
 /// `examples/stats.jsonl` applied live (the clock follows each line) on `db`'s backend.
+/// A bulk load (the demo's and the benchmarks' way to build a register) leaves exactly what
+/// the same commands applied batch by batch leave: the same records, current-state tables
+/// and (SQLite) indexes, and a log that verifies. While it runs, the register cannot be
+/// opened and nothing can be partly undone.
+fn bulk_load_equals_incremental(
+    backend: Backend,
+    cmds: &[String],
+    batch: usize,
+) -> Result<(), TestCaseError> {
+    let apply = |store: &mut Store| {
+        let places: Vec<Submission> = PLACES.iter().map(|j| sub(j)).collect();
+        store.submit_batch(&places, true).unwrap();
+        let subs: Vec<Submission> = cmds.iter().map(|j| sub(j)).collect();
+        for chunk in subs.chunks(batch) {
+            store.submit_batch(chunk, false).unwrap();
+        }
+    };
+    let plain_db = Db::new(backend);
+    let mut plain = plain_db.create();
+    apply(&mut plain);
+
+    let db = Db::new(backend);
+    let mut bulk = db.create();
+    let indexes = "SELECT name || ' ' || sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name";
+    bulk.begin_bulk_load().unwrap();
+    apply(&mut bulk);
+    if backend == Backend::Sqlite {
+        prop_assert!(db.texts(indexes).len() < plain_db.texts(indexes).len());
+        let refused = Store::open_at(&db.location, &db.key)
+            .err()
+            .map(|e| e.to_string());
+        prop_assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("built in bulk")),
+            "opened during a bulk load: {refused:?}"
+        );
+        bulk.begin().unwrap();
+        prop_assert!(matches!(
+            bulk.savepoint(),
+            Err(habeas_store::StoreError::BulkLoadOpen)
+        ));
+        bulk.commit().unwrap();
+    }
+    let finished = bulk.finish_bulk_load().unwrap();
+    prop_assert!(finished.persons <= 5);
+    prop_assert_eq!(dump(&bulk), dump(&plain));
+    let records = "SELECT record FROM events ORDER BY seq";
+    prop_assert_eq!(db.texts(records), plain_db.texts(records));
+    if backend == Backend::Sqlite {
+        prop_assert_eq!(db.texts(indexes), plain_db.texts(indexes));
+    }
+    prop_assert!(bulk.verify(None).unwrap().ok());
+    drop(bulk);
+    let reopened = db.open();
+    prop_assert_eq!(dump(&reopened), dump(&plain));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn bulk_load_equals_incremental_sqlite(cmds in commands(), batch in 1usize..8) {
+        bulk_load_equals_incremental(Backend::Sqlite, &cmds, batch)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #[test]
+    fn bulk_load_equals_incremental_postgres(cmds in commands(), batch in 1usize..8) {
+        bulk_load_equals_incremental(Backend::Postgres, &cmds, batch)?;
+    }
+}
+
 fn stats_register(db: &Db) -> Store {
     let mut store = db.create_with("example.org/habeas/stats");
     let clock = std::sync::Arc::new(std::sync::Mutex::new(

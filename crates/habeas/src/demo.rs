@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use crate::Fail;
 
 /// Commands per transaction (and signed checkpoint) while the demo register is built.
-const BATCH: usize = 10_000;
+const BATCH: usize = 50_000;
 
 /// The demo accounts: name, role, password. Public on purpose: the register is synthetic.
 const ACCOUNTS: [(&str, Role, &str); 5] = [
@@ -132,6 +132,7 @@ fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
         remove_register_files(&stale)?;
     }
     eprintln!("habeas demo: generating a synthetic register …");
+    let phase = Instant::now();
     let summary = habeas_sim::generate(
         config,
         &mut std::fs::File::create(&commands)
@@ -139,12 +140,33 @@ fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
     )
     .map_err(|e| Fail(2, e.into()))?;
     eprintln!(
-        "habeas demo: applying {} commands ({} persons, {} held at the end, {} → {}) …",
-        summary.commands, summary.persons, summary.held_at_end, summary.first_day, summary.last_day
+        "habeas demo: generated in {:.1} s; applying {} commands ({} persons, {} held at the end, {} → {}) …",
+        phase.elapsed().as_secs_f64(),
+        summary.commands,
+        summary.persons,
+        summary.held_at_end,
+        summary.first_day,
+        summary.last_day
     );
+    let phase = Instant::now();
     {
         let mut store = Store::create(&tmp, "example.org/habeas/demo")?;
+        // The file is renamed into place only once built: a failed build is thrown away, so
+        // it can be loaded without journal, sync or indexes until the end.
+        store.begin_bulk_load()?;
         apply_live(&mut store, &commands, summary.commands)?;
+        eprintln!(
+            "habeas demo: applied in {:.1} s; writing the persons' files and the indexes …",
+            phase.elapsed().as_secs_f64()
+        );
+        let finished = store.finish_bulk_load()?;
+        eprintln!(
+            "habeas demo: {} persons' files written in {:.1} s, {} indexes built in {:.1} s",
+            finished.persons,
+            finished.persons_time.as_secs_f64(),
+            finished.indexes,
+            finished.indexes_time.as_secs_f64()
+        );
     }
     let _ = std::fs::remove_file(&commands);
     std::fs::rename(habeas_store::key_path(&tmp), habeas_store::key_path(db))?;
@@ -164,53 +186,102 @@ fn remove_register_files(db: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A generated line, parsed ahead of the writer: its number, the latest time it reports,
+/// and the command (or why it does not parse).
+type Parsed = (
+    usize,
+    Option<Timestamp>,
+    Result<Submission, habeas_domain::Refusal>,
+);
+
 /// Applies the generated lines with the store's clock at each command's own time, so the
 /// register reads as one kept live (nothing is a late record), showing progress on a terminal.
+/// Reading and parsing run on a second thread, a few thousand lines ahead of the writer.
 fn apply_live(store: &mut Store, file: &Path, total: u64) -> Result<(), Fail> {
     let clock = Arc::new(Mutex::new(Timestamp::UNIX_EPOCH));
     let c = clock.clone();
     store.set_clock(move || *c.lock().unwrap_or_else(|p| p.into_inner()));
     let actor = Text::parse("demo").map_err(|e| Fail(2, anyhow::anyhow!("{e}")))?;
     let progress = crate::progress::bar(total, "applying");
-    let reader = BufReader::with_capacity(1 << 16, std::fs::File::open(file)?);
+    let input = std::fs::File::open(file)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<Parsed>>>(4);
+    let reader = std::thread::spawn(move || parse_ahead(input, actor, &tx));
     let mut refused = 0u64;
     let mut in_batch = 0;
+    let mut applied = 0u64;
     store.begin()?;
-    for (n, line) in reader.lines().enumerate() {
-        let line = line?;
-        let value: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("generated line {} is not JSON", n + 1))?;
-        if let Some(t) = reported_time(&value) {
-            let mut now = clock.lock().unwrap_or_else(|p| p.into_inner());
-            *now = (*now).max(t);
-        }
-        let mut submission = match Submission::from_value(value) {
-            Ok(s) => s,
-            Err(r) => {
-                refused += 1;
-                eprintln!("habeas demo: generated line {} refused: {r}", n + 1);
-                continue;
+    for chunk in rx {
+        for (n, time, submission) in chunk? {
+            if let Some(t) = time {
+                let mut now = clock.lock().unwrap_or_else(|p| p.into_inner());
+                *now = (*now).max(t);
             }
-        };
-        submission.actor = Some(actor.clone());
-        if let Err(r) = store.submit(&submission)? {
-            refused += 1;
-            eprintln!("habeas demo: generated line {} refused: {r}", n + 1);
-        }
-        in_batch += 1;
-        if in_batch == BATCH {
-            store.commit()?;
-            store.begin()?;
-            in_batch = 0;
-            progress.set_position(n as u64 + 1);
+            let outcome = match submission {
+                Ok(s) => store.submit(&s)?,
+                Err(r) => Err(r),
+            };
+            if let Err(r) = outcome {
+                refused += 1;
+                eprintln!("habeas demo: generated line {n} refused: {r}");
+            }
+            applied += 1;
+            in_batch += 1;
+            if in_batch == BATCH {
+                store.commit()?;
+                store.begin()?;
+                in_batch = 0;
+                progress.set_position(applied);
+            }
         }
     }
     store.commit()?;
+    let _ = reader.join();
     progress.finish_and_clear();
     if refused > 0 {
         eprintln!("habeas demo: {refused} generated commands were refused (a generator bug)");
     }
     Ok(())
+}
+
+/// Reads and parses the generated lines in chunks; stops when the writer hangs up.
+fn parse_ahead(
+    input: std::fs::File,
+    actor: Text,
+    tx: &std::sync::mpsc::SyncSender<anyhow::Result<Vec<Parsed>>>,
+) {
+    const CHUNK: usize = 2_000;
+    let reader = BufReader::with_capacity(1 << 16, input);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for (n, line) in reader.lines().enumerate() {
+        let parsed = line
+            .map_err(anyhow::Error::from)
+            .and_then(|line| {
+                serde_json::from_str::<serde_json::Value>(&line)
+                    .with_context(|| format!("generated line {} is not JSON", n + 1))
+            })
+            .map(|value| {
+                let time = reported_time(&value);
+                let submission = Submission::from_value(value).map(|mut s| {
+                    s.actor = Some(actor.clone());
+                    s
+                });
+                (n + 1, time, submission)
+            });
+        match parsed {
+            Ok(p) => chunk.push(p),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+        if chunk.len() == CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if tx.send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Ok(chunk));
 }
 
 /// The latest time a command reports (its `until`, `at`, `issued_at` or `planned_at`).

@@ -19,6 +19,9 @@ impl Store {
         if !self.in_tx {
             return Err(StoreError::NoTransaction);
         }
+        if self.bulk_load {
+            return Err(StoreError::BulkLoadOpen);
+        }
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
