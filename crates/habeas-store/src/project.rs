@@ -255,10 +255,22 @@ fn episode_fact(
     Ok(())
 }
 
-/// Keeps a person's row in `held_persons` with their file: there while they are held.
-pub(crate) fn held_person(conn: &Connection, person: &Person) -> Result<(), StoreError> {
-    match person.open_episode() {
-        Some(episode) => {
+/// The file as the checks read it, while the person is held.
+pub(crate) fn for_checks_json(person: &Person) -> Option<String> {
+    person
+        .open_episode()
+        .map(|_| serde_json::to_string(&person.for_checks()).unwrap_or_default())
+}
+
+/// Keeps a person's row in `held_persons` with their file (`for_checks_json`): there while
+/// they are held.
+pub(crate) fn held_person(
+    conn: &Connection,
+    person: &Person,
+    for_checks: Option<String>,
+) -> Result<(), StoreError> {
+    match person.open_episode().zip(for_checks) {
+        Some((episode, data)) => {
             let (at, recorded) = person.last_change();
             conn.prepare_cached(
                 "INSERT INTO held_persons (register_no, episode, changed_at_us, changed_recorded_us, data)
@@ -272,7 +284,7 @@ pub(crate) fn held_person(conn: &Connection, person: &Person) -> Result<(), Stor
                 episode.number,
                 at.as_microsecond(),
                 recorded.as_microsecond(),
-                serde_json::to_string(&person.for_checks()).unwrap_or_default()
+                data
             ])?;
         }
         None => {

@@ -1032,7 +1032,7 @@ impl Store {
                 continue;
             };
             let saved = self.saved_stays.get(register_no).copied().unwrap_or(0);
-            let total = write_person(&self.conn, person, saved)?;
+            let total = write_person(&self.conn, person, saved, PersonFiles::of(person))?;
             self.saved_stays.insert(register_no.clone(), total);
         }
         Ok(())
@@ -1321,9 +1321,31 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// What takes time in writing a person's rows: their file as JSON and, while they are held,
+/// the checks' view of it. Made apart from the writing, so a bulk load can make them on
+/// another core.
+pub(crate) struct PersonFiles {
+    data: String,
+    for_checks: Option<String>,
+}
+
+impl PersonFiles {
+    pub(crate) fn of(person: &Person) -> PersonFiles {
+        PersonFiles {
+            data: to_json(person),
+            for_checks: crate::project::for_checks_json(person),
+        }
+    }
+}
+
 /// Writes a person's row and the stays from the last saved one on (it may have been closed).
 /// Returns the number of stays now saved.
-fn write_person(conn: &Conn, person: &Person, saved: usize) -> Result<usize, StoreError> {
+pub(crate) fn write_person(
+    conn: &Conn,
+    person: &Person,
+    saved: usize,
+    files: PersonFiles,
+) -> Result<usize, StoreError> {
     let w = person.whereabouts();
     let id = person.identity.as_ref();
     conn.prepare_cached(
@@ -1345,9 +1367,9 @@ fn write_person(conn: &Conn, person: &Person, saved: usize) -> Result<usize, Sto
         id.map(|i| i.family_names.as_str()),
         id.map(|i| i.given_names.as_str()),
         id.and_then(|i| i.date_of_birth).map(|d| d.to_string()),
-        to_json(person),
+        files.data,
     ])?;
-    crate::project::held_person(conn, person)?;
+    crate::project::held_person(conn, person, files.for_checks)?;
     let mut idx = 0usize;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO stays (register_no, idx, episode, status, facility, unit, cell,

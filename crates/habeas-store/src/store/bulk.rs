@@ -14,14 +14,16 @@
 //! commit's flush and, as on SQLite, keeps persons in memory and writes their rows once at
 //! the end — so there too a failed load must be built again.
 
-use super::Store;
+use super::{PersonFiles, Store, write_person};
 use crate::db::Conn;
 use crate::error::StoreError;
+use habeas_domain::RegisterNo;
 
 /// Indexes on the events whose keys arrive in the order of the log (time, or one of a few
 /// event types by time): appending to them costs little, while building them again would
 /// read the whole events table once each.
 const KEPT_DURING_BULK_LOAD: &[&str] = &[
+    "events_subject",
     "events_recorded",
     "events_late",
     "events_movements",
@@ -30,6 +32,9 @@ const KEPT_DURING_BULK_LOAD: &[&str] = &[
 
 /// The `meta` key that marks a bulk load in progress: the indexes to build again, as JSON.
 pub(crate) const BULK_LOAD_KEY: &str = "bulk_load";
+
+/// Persons whose files are made together, on the second thread.
+const FILES_BLOCK: usize = 512;
 
 /// What ending a bulk load did, for progress messages.
 #[derive(Debug, Default, Clone)]
@@ -115,7 +120,7 @@ impl Store {
         persons.sort_unstable();
         self.conn.begin_log()?;
         self.in_tx = true;
-        let written = self.write_persons(persons.iter());
+        let written = self.write_all_persons(&persons);
         self.in_tx = false;
         if let Err(e) = written.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?)) {
             self.damaged = Some(format!("finishing a bulk load: {e}"));
@@ -124,8 +129,11 @@ impl Store {
         finished.persons = persons.len();
         finished.persons_time = started.elapsed();
         self.person_cache_limit = super::PERSON_CACHE_LIMIT;
-        self.state.persons.clear();
-        self.saved_stays.clear();
+        // Freeing a national register's persons takes seconds: on the other core, while
+        // the indexes are built.
+        let persons = std::mem::take(&mut self.state.persons);
+        let stays = std::mem::take(&mut self.saved_stays);
+        std::thread::spawn(move || drop((persons, stays)));
         let Conn::Sqlite(c) = &self.conn else {
             self.conn.execute_batch("SET synchronous_commit = on")?;
             self.bulk_load = false;
@@ -167,5 +175,38 @@ impl Store {
         finished.indexes_time = started.elapsed();
         self.bulk_load = false;
         Ok(finished)
+    }
+
+    /// Writes the rows of every person named, in order: one thread makes their files
+    /// (JSON), a block ahead of this one, which writes them.
+    fn write_all_persons(&mut self, register_nos: &[RegisterNo]) -> Result<(), StoreError> {
+        let persons = &self.state.persons;
+        let conn = &self.conn;
+        let saved_stays = &mut self.saved_stays;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(&RegisterNo, PersonFiles)>>(2);
+            scope.spawn(move || {
+                for block in register_nos.chunks(FILES_BLOCK) {
+                    let files = block
+                        .iter()
+                        .filter_map(|r| Some((r, PersonFiles::of(persons.get(r)?))))
+                        .collect();
+                    if tx.send(files).is_err() {
+                        return;
+                    }
+                }
+            });
+            for block in rx {
+                for (register_no, files) in block {
+                    let Some(person) = persons.get(register_no) else {
+                        continue;
+                    };
+                    let saved = saved_stays.get(register_no).copied().unwrap_or(0);
+                    let total = write_person(conn, person, saved, files)?;
+                    saved_stays.insert(register_no.clone(), total);
+                }
+            }
+            Ok(())
+        })
     }
 }
