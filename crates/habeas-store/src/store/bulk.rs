@@ -122,7 +122,7 @@ impl Store {
         self.in_tx = true;
         let written = self.write_all_persons(&persons);
         self.in_tx = false;
-        if let Err(e) = written.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?)) {
+        if let Err(e) = written.and_then(|()| self.conn.execute_batch("COMMIT")) {
             self.damaged = Some(format!("finishing a bulk load: {e}"));
             return Err(e);
         }
