@@ -25,9 +25,8 @@ fi
 if ! "$bin" --db "$cache/national.db" user list >/dev/null 2>&1; then
     echo "== building the national register in $cache (once)"
     rm -f "$cache"/national.db*
-    nice "$bin" generate --scale national --no-daily-life --out "$cache/national.jsonl"
-    "$bin" --db "$cache/national.db" init --origin example.org/habeas/load >/dev/null
-    nice "$bin" --db "$cache/national.db" apply --batch-size 10000 "$cache/national.jsonl" | tail -1
+    nice "$bin" generate --scale national --no-daily-life --origin example.org/habeas/load \
+        --register "$cache/national.db"
 fi
 export HABEAS_DB=$HABEAS_LOAD_DIR/national.db
 cp "$cache/national.db" "$HABEAS_DB"

@@ -430,19 +430,6 @@ impl Store {
         &self.signer
     }
 
-    /// For a throwaway register built in bulk (benchmarks): commits without fsync and a 1 GiB
-    /// page cache. A crash can lose or corrupt such a register: never use it for a real one.
-    pub fn set_throwaway_bulk_load(&self) -> Result<(), StoreError> {
-        if self.conn.is_postgres() {
-            // The same trade on PostgreSQL: a crash loses the last commits.
-            self.conn.execute_batch("SET synchronous_commit = off")?;
-        } else {
-            self.conn
-                .execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-1048576;")?;
-        }
-        Ok(())
-    }
-
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
     pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
         self.clock = std::sync::Arc::new(clock);

@@ -3,8 +3,8 @@
 //! `cargo bench -p habeas --bench stats` — the register is `$HABEAS_STATS_BENCH_DB` (default
 //! target/bench-cache/stats-national-nd.db), built once if missing: habeas-sim's national register
 //! (36,000 → 110,000 held, 2021-04-01 → 2024-03-31; without daily life unless
-//! `HABEAS_STATS_BENCH_DAILY=1`), applied through the Store API as if entered live (the
-//! register's clock follows each command's time, so nothing is a late record). Then
+//! `HABEAS_STATS_BENCH_DAILY=1`), built by `habeas generate --register` as if entered live
+//! (the register's clock follows each command's time, so nothing is a late record). Then
 //! `habeas stats --at 2024-03-31T23:00:00Z --months 36 --json` runs 3 times in its own
 //! process (median, peak RSS), and `habeas findings` at the same date for the share the checks
 //! take. Baseline, measured in the same run: one bare `SELECT count(*)` scan of each table the
@@ -17,48 +17,9 @@
 mod common;
 use common::{median, run_measured as run};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Applies the commands through the Store API with a clock that follows them.
-fn apply_live(file: &Path, db: &Path) -> Duration {
-    use std::io::BufRead;
-    use std::sync::{Arc, Mutex};
-    let start = Instant::now();
-    let mut store = habeas_store::Store::create(db, "example.org/habeas/bench").unwrap();
-    let clock = Arc::new(Mutex::new(
-        "2000-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap(),
-    ));
-    let c = clock.clone();
-    store.set_clock(move || *c.lock().unwrap());
-    let reader = std::io::BufReader::new(std::fs::File::open(file).unwrap());
-    let mut in_batch = 0;
-    store.begin().unwrap();
-    for line in reader.lines() {
-        let line = line.unwrap();
-        let sub = habeas_domain::Submission::from_json(&line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if let Some(at) = ["until", "at", "issued_at", "planned_at"]
-            .iter()
-            .find_map(|k| v[k].as_str())
-            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        {
-            let next = at.checked_add(jiff::SignedDuration::from_mins(1)).unwrap();
-            let mut now = clock.lock().unwrap();
-            *now = (*now).max(next);
-        }
-        assert!(store.submit(&sub).unwrap().is_ok(), "refused: {line}");
-        in_batch += 1;
-        if in_batch == 10_000 {
-            store.commit().unwrap();
-            store.begin().unwrap();
-            in_batch = 0;
-        }
-    }
-    store.commit().unwrap();
-    start.elapsed()
-}
 
 fn scan(conn: &rusqlite::Connection, sql: &str) -> (Duration, i64) {
     let start = Instant::now();
@@ -75,25 +36,22 @@ fn main() {
     let bin = std::env::var("HABEAS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_habeas").into());
     if !db.exists() {
         std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-        let file = db.with_extension("jsonl");
-        let config = habeas_sim::Config {
-            scale: habeas_sim::Scale::National,
-            seed: 1,
-            daily_life: daily,
-            recurring_days: None,
-        };
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-        let s = habeas_sim::generate(&config, &mut out).unwrap();
-        drop(out);
-        let t = apply_live(&file, &db);
+        // `habeas generate --register`: the demo's build, the clock following each command.
+        let mut build = Command::new(&bin);
+        build.args(["generate", "--scale", "national", "--seed", "1", "--json"]);
+        if !daily {
+            build.arg("--no-daily-life");
+        }
+        let o = build.arg("--register").arg(&db).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         println!(
-            "built {}: {} commands, {} held at the end, applied live in {:.0} s",
+            "built {}: {} commands, {} held at the end, in {:.0} s",
             db.display(),
-            s.commands,
-            s.held_at_end,
-            t.as_secs_f64()
+            s["commands"],
+            s["held_at_end"],
+            s["seconds"].as_f64().unwrap()
         );
-        let _ = std::fs::remove_file(&file);
     }
     let db_s = db.to_str().unwrap();
     let at = "2024-03-31T23:00:00Z";

@@ -44,7 +44,7 @@ pub(crate) fn run(
     let started = Instant::now();
     let db = cache_dir()?.join(cache_name(config));
     if rebuild || !db.exists() {
-        build(config, &db)?;
+        build(config, &db, "example.org/habeas/demo")?;
     } else {
         eprintln!(
             "habeas demo: using the register built earlier with these settings: {} (--rebuild to build it anew)",
@@ -123,15 +123,34 @@ fn cache_name(config: &habeas_sim::Config) -> String {
     )
 }
 
+/// `habeas generate --register PATH`: the demo's build into a new file of the user's.
+pub(crate) fn generate_register(
+    config: &habeas_sim::Config,
+    db: &Path,
+    origin: &str,
+) -> Result<habeas_sim::Summary, Fail> {
+    if db.exists() {
+        return Err(habeas_store::StoreError::AlreadyExists {
+            path: db.to_owned(),
+        }
+        .into());
+    }
+    build(config, db, origin)
+}
+
 /// Generates the register and applies it into `db`, through a temporary file renamed at the
 /// end, so a build that is interrupted is never taken for a finished one.
-fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
+fn build(
+    config: &habeas_sim::Config,
+    db: &Path,
+    origin: &str,
+) -> Result<habeas_sim::Summary, Fail> {
     let tmp = db.with_extension("building");
     let commands = db.with_extension("jsonl");
     for stale in [tmp.clone(), habeas_store::key_path(&tmp)] {
         remove_register_files(&stale)?;
     }
-    eprintln!("habeas demo: generating a synthetic register …");
+    eprintln!("habeas: generating a synthetic register …");
     let phase = Instant::now();
     let summary = habeas_sim::generate(
         config,
@@ -140,7 +159,7 @@ fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
     )
     .map_err(|e| Fail(2, e.into()))?;
     eprintln!(
-        "habeas demo: generated in {:.1} s; applying {} commands ({} persons, {} held at the end, {} → {}) …",
+        "habeas: generated in {:.1} s; applying {} commands ({} persons, {} held at the end, {} → {}) …",
         phase.elapsed().as_secs_f64(),
         summary.commands,
         summary.persons,
@@ -150,18 +169,18 @@ fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
     );
     let phase = Instant::now();
     {
-        let mut store = Store::create(&tmp, "example.org/habeas/demo")?;
+        let mut store = Store::create(&tmp, origin)?;
         // The file is renamed into place only once built: a failed build is thrown away, so
         // it can be loaded without journal, sync or indexes until the end.
         store.begin_bulk_load()?;
         apply_live(&mut store, &commands, summary.commands)?;
         eprintln!(
-            "habeas demo: applied in {:.1} s; writing the persons' files and the indexes …",
+            "habeas: applied in {:.1} s; writing the persons' files and the indexes …",
             phase.elapsed().as_secs_f64()
         );
         let finished = store.finish_bulk_load()?;
         eprintln!(
-            "habeas demo: {} persons' files written in {:.1} s, {} indexes built in {:.1} s",
+            "habeas: {} persons' files written in {:.1} s, {} indexes built in {:.1} s",
             finished.persons,
             finished.persons_time.as_secs_f64(),
             finished.indexes,
@@ -171,7 +190,7 @@ fn build(config: &habeas_sim::Config, db: &Path) -> Result<(), Fail> {
     let _ = std::fs::remove_file(&commands);
     std::fs::rename(habeas_store::key_path(&tmp), habeas_store::key_path(db))?;
     std::fs::rename(&tmp, db)?;
-    Ok(())
+    Ok(summary)
 }
 
 fn remove_register_files(db: &Path) -> std::io::Result<()> {
@@ -222,7 +241,7 @@ fn apply_live(store: &mut Store, file: &Path, total: u64) -> Result<(), Fail> {
             };
             if let Err(r) = outcome {
                 refused += 1;
-                eprintln!("habeas demo: generated line {n} refused: {r}");
+                eprintln!("habeas: generated line {n} refused: {r}");
             }
             applied += 1;
             in_batch += 1;
@@ -238,7 +257,7 @@ fn apply_live(store: &mut Store, file: &Path, total: u64) -> Result<(), Fail> {
     let _ = reader.join();
     progress.finish_and_clear();
     if refused > 0 {
-        eprintln!("habeas demo: {refused} generated commands were refused (a generator bug)");
+        eprintln!("habeas: {refused} generated commands were refused (a generator bug)");
     }
     Ok(())
 }

@@ -215,8 +215,26 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The JSON-lines file to write (- for standard output).
+        #[arg(
+            long,
+            required_unless_present = "register",
+            conflicts_with = "register"
+        )]
+        out: Option<String>,
+        /// Build a new register at PATH (SQLite) from the generated commands instead, applied
+        /// as if kept live: each command recorded at its own time (what `habeas demo` serves).
+        #[arg(long, value_name = "PATH")]
+        register: Option<PathBuf>,
+        /// With --register: the new register's origin (its name in signed checkpoints).
+        #[arg(
+            long,
+            requires = "register",
+            default_value = "example.org/habeas/synthetic"
+        )]
+        origin: String,
+        /// Print the summary as JSON on standard output (with --register, or --out FILE).
         #[arg(long)]
-        out: String,
+        json: bool,
         /// Omit daily-life records (exercise, contacts, notifications, health, counts…).
         #[arg(long)]
         no_daily_life: bool,
@@ -601,23 +619,55 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             scale,
             seed,
             out: file,
+            register,
+            origin,
+            json,
             no_daily_life,
             recurring_days,
         } => {
             let config = sim_config(&scale, seed, !no_daily_life, recurring_days)?;
             let started = std::time::Instant::now();
-            let s = if file == "-" {
-                habeas_sim::generate(&config, &mut out)
-            } else {
-                let mut f =
-                    std::fs::File::create(&file).with_context(|| format!("--out {file}"))?;
-                habeas_sim::generate(&config, &mut f)
+            let s = match (&register, file.as_deref()) {
+                (Some(path), _) => demo::generate_register(&config, path, &origin)?,
+                (None, Some("-")) if json => {
+                    return Err(Fail(
+                        2,
+                        anyhow::anyhow!("--json: standard output already carries the commands"),
+                    ));
+                }
+                (None, Some("-")) => habeas_sim::generate(&config, &mut out).map_err(sim_error)?,
+                (None, file) => {
+                    let file = file.unwrap_or_default();
+                    let mut f = std::io::BufWriter::new(
+                        std::fs::File::create(file).with_context(|| format!("--out {file}"))?,
+                    );
+                    let s = habeas_sim::generate(&config, &mut f).map_err(sim_error)?;
+                    f.flush().with_context(|| format!("--out {file}"))?;
+                    s
+                }
+            };
+            if json {
+                let summary = serde_json::json!({
+                    "commands": s.commands,
+                    "persons": s.persons,
+                    "facilities": s.facilities,
+                    "first_day": s.first_day,
+                    "last_day": s.last_day,
+                    "held_at_start": s.held_at_start,
+                    "held_at_end": s.held_at_end,
+                    "remand_at_end": s.remand_at_end,
+                    "releases": s.releases,
+                    "deaths": s.deaths,
+                    "escapes": s.escapes,
+                    "transfers": s.transfers,
+                    "agreement_persons": s.agreement_persons,
+                    "removed_against_order": s.removed_against_order,
+                    "daily_life_records": s.daily_life_records,
+                    "register": register,
+                    "seconds": started.elapsed().as_secs_f64(),
+                });
+                writeln!(out, "{summary}")?;
             }
-            .map_err(|e| match e {
-                // An io::Error stays one, so that a closed pipe ends quietly.
-                habeas_sim::SimError::Io(io) => Fail(2, io.into()),
-                other => Fail(2, other.into()),
-            })?;
             eprintln!(
                 "generated {} commands: {} persons, {} held at the end ({} on remand), {} deaths, {} under agreement ({} removed against the order), {} → {}, in {:.1} s",
                 s.commands,
@@ -777,6 +827,14 @@ fn user(db: &str, key: Option<&Path>, what: UserCmd, out: &mut impl Write) -> Re
 }
 
 /// The generator's settings from the command line.
+/// An io::Error stays one, so that a closed pipe ends quietly.
+fn sim_error(e: habeas_sim::SimError) -> Fail {
+    match e {
+        habeas_sim::SimError::Io(io) => Fail(2, io.into()),
+        other => Fail(2, other.into()),
+    }
+}
+
 fn sim_config(
     scale: &str,
     seed: u64,

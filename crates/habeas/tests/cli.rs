@@ -762,6 +762,65 @@ fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
     );
 }
 
+/// `habeas generate --register` builds the register `habeas apply` would from the same lines
+/// (in bulk, recorded at each command's time): every command accepted, the summary's counts in
+/// it, verifying, openable; it never overwrites a file.
+#[test]
+fn generate_builds_a_register_in_bulk_that_verifies_and_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("synthetic.db");
+    let o = ok(Command::new(BIN)
+        .args([
+            "generate",
+            "--scale",
+            "small",
+            "--json",
+            "--origin",
+            "example.org/habeas/t",
+        ])
+        .arg("--register")
+        .arg(&db)
+        .env_remove("HABEAS_DB")
+        .output()
+        .unwrap());
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(summary["commands"].as_u64().unwrap() > 1_000, "{summary}");
+    ok(habeas(&db, &["verify"]));
+    let population: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(habeas(&db, &["population", "--json"])))).unwrap();
+    assert_eq!(
+        population["total"].as_u64(),
+        summary["held_at_end"].as_u64(),
+        "{population}"
+    );
+    let checkpoint = stdout(&ok(habeas(&db, &["log", "checkpoint"])));
+    assert!(
+        checkpoint.starts_with("example.org/habeas/t\n"),
+        "{checkpoint}"
+    );
+    // No temporary file is left beside it, and a second build refuses the existing register.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.starts_with("synthetic.db")),
+        "{names:?}"
+    );
+    let again = Command::new(BIN)
+        .args(["generate", "--scale", "small", "--register"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("never overwritten"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(stdout(&ok(habeas(&db, &["log", "checkpoint"]))), checkpoint);
+}
+
 // --- PostgreSQL -----------------------------------------------------------------------------
 
 /// A fresh PostgreSQL database `habeas_t_<random>` on the test server (`HABEAS_TEST_PG`, else
