@@ -56,6 +56,10 @@ enum Cmd {
         /// Print one JSON object per committed batch and a JSON summary.
         #[arg(long)]
         json: bool,
+        /// Load a new, empty register in bulk (an import): several times faster, but if it
+        /// fails the register cannot be used and must be created again.
+        #[arg(long, conflicts_with = "atomic")]
+        bulk: bool,
     },
     /// Where the person is now: status, facility, cell, since.
     Where {
@@ -401,10 +405,23 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             batch_size,
             actor,
             json,
+            bulk,
         } => {
             let mut store = open(&cli.db, cli.key.as_deref())?;
             let actor = actor.or_else(|| std::env::var("USER").ok().map(|u| format!("cli:{u}")));
-            apply::run(
+            if bulk {
+                if store.log_size() > 0 {
+                    return Err(Fail(
+                        2,
+                        anyhow::anyhow!(
+                            "--bulk loads a new, empty register only; this one holds {} events",
+                            store.log_size()
+                        ),
+                    ));
+                }
+                store.begin_bulk_load()?;
+            }
+            let code = apply::run(
                 &mut store,
                 &file,
                 atomic,
@@ -413,6 +430,18 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 json,
                 &mut out,
             )
+            .map_err(|e| {
+                if bulk {
+                    eprintln!(
+                        "habeas: the bulk load did not finish: this register cannot be used; create it again"
+                    );
+                }
+                e
+            })?;
+            if bulk {
+                store.finish_bulk_load()?;
+            }
+            Ok(code)
         }
         Cmd::Where { register_no, json } => {
             let store = open(&cli.db, cli.key.as_deref())?;
