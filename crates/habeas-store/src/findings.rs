@@ -410,18 +410,37 @@ impl Store {
                  WHERE h.changed_at_us <= ?1 AND h.changed_recorded_us <= ?2"
             ))?;
             let mut rows = stmt.query([t, k])?;
-            let mut raw: Vec<(String, String, RawFacts)> = Vec::with_capacity(BLOCK);
             let parse = |(key, data, facts): &(String, String, RawFacts)| {
                 Ok(Some((parse_person(key, data)?, parse_facts(key, facts)?)))
             };
-            while let Some(row) = rows.next()? {
-                raw.push((row.get(0)?, row.get(1)?, raw_facts(&row, 2)?));
-                if raw.len() == BLOCK {
-                    out.extend(par_map(&raw, parse)?);
-                    raw.clear();
+            // This thread reads the next block while the last one is parsed beside it.
+            std::thread::scope(|scope| -> Result<(), StoreError> {
+                type Parsed = Result<Vec<(Person, EpisodeFacts)>, StoreError>;
+                let joined = |h: std::thread::ScopedJoinHandle<'_, Parsed>| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Ledger(
+                            "a worker parsing person files panicked".into(),
+                        ))
+                    })
+                };
+                let mut pending = None;
+                loop {
+                    let mut raw: Vec<(String, String, RawFacts)> = Vec::with_capacity(BLOCK);
+                    while raw.len() < BLOCK {
+                        let Some(row) = rows.next()? else { break };
+                        raw.push((row.get(0)?, row.get(1)?, raw_facts(&row, 2)?));
+                    }
+                    let last = raw.len() < BLOCK;
+                    if let Some(h) = pending.take() {
+                        out.extend(joined(h)?);
+                    }
+                    if last {
+                        out.extend(par_map(&raw, parse)?);
+                        return Ok(());
+                    }
+                    pending = Some(scope.spawn(move || par_map(&raw, parse)));
                 }
-            }
-            out.extend(par_map(&raw, parse)?);
+            })?;
         }
         let mut changed: Vec<(String, String)> = Vec::new();
         {
