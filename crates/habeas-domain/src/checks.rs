@@ -355,7 +355,8 @@ fn duration(secs: f64) -> SignedDuration {
 /// A held person as known at `T`, with the daily-life facts their checks need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonFacts {
-    /// The person as known at `T` (`Person::as_known_at`); their last episode is open.
+    /// The person as known at `T` (`Person::as_known_at`); their last episode is open. The
+    /// store drops the stays no check at `T` reads ([`drop_unreachable_stays`]).
     pub person: Person,
     /// The latest family contact (visit, call, letter) at or before `T`.
     pub last_family_contact: Option<(Timestamp, u64)>,
@@ -579,6 +580,108 @@ pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
         (oa, &a.subject_kind, &a.subject, a.since).cmp(&(ob, &b.subject_kind, &b.subject, b.since))
     });
     keyed.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The stays of an open episode that a check at `t` can read (with `limits`, and the exercise
+/// sessions a snapshot at `t` holds), by index: every stay that ends after the look-back of
+/// `no-outdoor-exercise` (with days to spare: no session in the snapshot falls in an earlier
+/// one), and of the earlier ones the last arrival from a transit with its transit
+/// (`family-not-notified`), the first of the run of stays in the facility that holds the
+/// person now (the facility's arrivals) and the last stay in a facility
+/// (`whereabouts-unknown`). The checks search the stays from the end, and find the same
+/// stays among these.
+fn reachable_stays(e: &Episode, t: Timestamp, limits: &Limits) -> Vec<usize> {
+    let days = limits
+        .get("no-outdoor-exercise.lookback_days")
+        .max(1.0)
+        .ceil()
+        + 3.0;
+    let lo = add(t, duration(-days * 86_400.0));
+    let stays = &e.stays;
+    let recent = stays
+        .iter()
+        .position(|st| st.until.is_none_or(|u| u > lo))
+        .unwrap_or(stays.len());
+    let mut kept = Vec::new();
+    if let Some(i) = last_arrival(stays.as_slice()) {
+        kept.extend([i, i + 1]);
+    }
+    if let Some(facility) = stays.last().and_then(|st| st.facility.as_ref()) {
+        let mut start = stays.len() - 1;
+        while start > 0 && stays[start - 1].facility.as_ref() == Some(facility) {
+            start -= 1;
+        }
+        kept.push(start);
+    }
+    if let Some(i) = stays.iter().rposition(|st| st.facility.is_some()) {
+        kept.push(i);
+    }
+    kept.retain(|&i| i < recent);
+    kept.extend(recent..stays.len());
+    kept.sort_unstable();
+    kept.dedup();
+    kept
+}
+
+/// The index of the transit of the last arrival from one (as `family-not-notified` finds it).
+fn last_arrival<S: std::borrow::Borrow<Stay>>(stays: &[S]) -> Option<usize> {
+    stays.windows(2).rposition(|w| {
+        let (a, b) = (w[0].borrow(), w[1].borrow());
+        a.status == Status::InTransit && b.status == Status::InCustody && a.until == Some(b.from)
+    })
+}
+
+/// What the checks find in an episode's stays (the last arrival, the start of the run in the
+/// present facility as `Episode::in_facility_since`, the last stay in a facility), to compare
+/// the stays with fewer of them.
+fn stay_searches(stays: &[&Stay]) -> (Option<(u64, u64)>, Option<Timestamp>, Option<u64>) {
+    let in_facility_since = stays.last().and_then(|last| {
+        let facility = last.facility.as_ref()?;
+        stays
+            .iter()
+            .rev()
+            .take_while(|st| st.facility.as_ref() == Some(facility))
+            .last()
+            .map(|st| st.from)
+    });
+    (
+        last_arrival(stays).map(|i| (stays[i].seq, stays[i + 1].seq)),
+        in_facility_since,
+        stays
+            .iter()
+            .rev()
+            .find(|st| st.facility.is_some())
+            .map(|st| st.seq),
+    )
+}
+
+/// Drops the stays of a held person's open episode that no check at `t` can read
+/// ([`reachable_stays`]): a national register's snapshot then keeps a few stays per person
+/// instead of their whole custody. If the checks' searches would not find the same stays in
+/// what is left (stays that touch oddly), only the stays before the first one kept go.
+pub fn drop_unreachable_stays(p: &mut Person, t: Timestamp, limits: &Limits) {
+    let Some(e) = p.episodes.last_mut().filter(|e| e.is_open()) else {
+        return;
+    };
+    let mut kept = reachable_stays(e, t, limits);
+    if kept.len() == e.stays.len() {
+        return;
+    }
+    let all: Vec<&Stay> = e.stays.iter().collect();
+    let fewer: Vec<&Stay> = kept.iter().map(|&i| all[i]).collect();
+    if stay_searches(&fewer) != stay_searches(&all) {
+        let first = kept.first().copied().unwrap_or(all.len());
+        kept = (first..all.len()).collect();
+    }
+    let mut next = kept.into_iter().peekable();
+    let stays = std::mem::take(&mut e.stays);
+    e.stays = stays
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| next.next_if_eq(i).is_some())
+        .map(|(_, st)| st)
+        .collect();
+    e.stays.shrink_to_fit();
 }
 
 fn current(p: &PersonFacts) -> Option<(&Episode, &Stay)> {

@@ -269,7 +269,7 @@ impl Store {
                 }
                 held
             }
-            None => self.persons_held_at((t, k), (at, known))?,
+            None => self.persons_held_at((t, k), (at, known), &s.limits)?,
         };
         for (person, facts) in held {
             let Some(episode) = person.open_episode() else {
@@ -397,7 +397,14 @@ impl Store {
         &self,
         (t, k): (i64, i64),
         (at, known): (Timestamp, Timestamp),
+        limits: &Limits,
     ) -> Result<Vec<(Person, EpisodeFacts)>, StoreError> {
+        // Each person keeps only the stays a check can read (on the worker that parsed them,
+        // so their memory is reused at once).
+        let trim = |mut p: Person| {
+            drop_unreachable_stays(&mut p, at, limits);
+            p
+        };
         // Rows are parsed a block at a time (on all cores), so the raw JSON of only one block
         // is in memory at once.
         const BLOCK: usize = 16_384;
@@ -411,7 +418,10 @@ impl Store {
             ))?;
             let mut rows = stmt.query([t, k])?;
             let parse = |(key, data, facts): &(String, String, RawFacts)| {
-                Ok(Some((parse_person(key, data)?, parse_facts(key, facts)?)))
+                Ok(Some((
+                    trim(parse_person(key, data)?),
+                    parse_facts(key, facts)?,
+                )))
             };
             // This thread reads the next block while the last one is parsed beside it.
             std::thread::scope(|scope| -> Result<(), StoreError> {
@@ -461,7 +471,7 @@ impl Store {
         }
         for block in changed.chunks(BLOCK) {
             let persons = par_map(block, |(key, data)| {
-                Ok(parse_person(key, data)?.into_as_of(at, known))
+                Ok(parse_person(key, data)?.into_as_of(at, known).map(trim))
             })?;
             for person in persons {
                 let facts = match person.open_episode() {
