@@ -355,7 +355,8 @@ fn duration(secs: f64) -> SignedDuration {
 /// A held person as known at `T`, with the daily-life facts their checks need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonFacts {
-    /// The person as known at `T` (`Person::as_known_at`); their last episode is open.
+    /// The person as known at `T` (`Person::as_known_at`); their last episode is open. The
+    /// store drops the stays no check at `T` reads ([`drop_unreachable_stays`]).
     pub person: Person,
     /// The latest family contact (visit, call, letter) at or before `T`.
     pub last_family_contact: Option<(Timestamp, u64)>,
@@ -535,12 +536,51 @@ fn kth_earliest(times: &mut [Timestamp], k: usize) -> Option<Timestamp> {
 
 /// Evaluates every check at the snapshot's time. The result is sorted by check, then subject.
 pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
-    let mut out = Vec::new();
-    custody_checks(s, &mut out);
-    place_checks(s, &mut out);
-    exercise_check(s, &mut out);
-    contact_and_health_checks(s, &mut out);
-    record_checks(s, &mut out);
+    // The groups of checks read the snapshot and nothing else: on a national register each
+    // takes a good part of a second, so they run side by side (the exercise check, the
+    // largest, in two halves of the persons), and their findings are joined in the same order
+    // as one after the other (the sort below is stable).
+    type Group = fn(&Snapshot, &mut Vec<Finding>);
+    const GROUPS: [Group; 6] = [
+        custody_checks,
+        place_checks,
+        exercise_check_first_half,
+        exercise_check_second_half,
+        contact_and_health_checks,
+        record_checks,
+    ];
+    let run = |g: Group| {
+        let mut found = Vec::new();
+        g(s, &mut found);
+        found
+    };
+    let parts: Vec<Vec<Finding>> = if s.persons.len() < 2_000 {
+        [
+            custody_checks,
+            place_checks,
+            exercise_check,
+            contact_and_health_checks,
+            record_checks,
+        ]
+        .iter()
+        .map(|&g: &Group| run(g))
+        .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = GROUPS
+                .iter()
+                .map(|&g| scope.spawn(move || run(g)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
     let order: HashMap<&str, usize> = CHECKS.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     // Each finding's place in CHECKS is looked up once, not at every comparison.
     let mut keyed: Vec<(Option<usize>, Finding)> = out
@@ -551,6 +591,108 @@ pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
         (oa, &a.subject_kind, &a.subject, a.since).cmp(&(ob, &b.subject_kind, &b.subject, b.since))
     });
     keyed.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The stays of an open episode that a check at `t` can read (with `limits`, and the exercise
+/// sessions a snapshot at `t` holds), by index: every stay that ends after the look-back of
+/// `no-outdoor-exercise` (with days to spare: no session in the snapshot falls in an earlier
+/// one), and of the earlier ones the last arrival from a transit with its transit
+/// (`family-not-notified`), the first of the run of stays in the facility that holds the
+/// person now (the facility's arrivals) and the last stay in a facility
+/// (`whereabouts-unknown`). The checks search the stays from the end, and find the same
+/// stays among these.
+fn reachable_stays(e: &Episode, t: Timestamp, limits: &Limits) -> Vec<usize> {
+    let days = limits
+        .get("no-outdoor-exercise.lookback_days")
+        .max(1.0)
+        .ceil()
+        + 3.0;
+    let lo = add(t, duration(-days * 86_400.0));
+    let stays = &e.stays;
+    let recent = stays
+        .iter()
+        .position(|st| st.until.is_none_or(|u| u > lo))
+        .unwrap_or(stays.len());
+    let mut kept = Vec::new();
+    if let Some(i) = last_arrival(stays.as_slice()) {
+        kept.extend([i, i + 1]);
+    }
+    if let Some(facility) = stays.last().and_then(|st| st.facility.as_ref()) {
+        let mut start = stays.len() - 1;
+        while start > 0 && stays[start - 1].facility.as_ref() == Some(facility) {
+            start -= 1;
+        }
+        kept.push(start);
+    }
+    if let Some(i) = stays.iter().rposition(|st| st.facility.is_some()) {
+        kept.push(i);
+    }
+    kept.retain(|&i| i < recent);
+    kept.extend(recent..stays.len());
+    kept.sort_unstable();
+    kept.dedup();
+    kept
+}
+
+/// The index of the transit of the last arrival from one (as `family-not-notified` finds it).
+fn last_arrival<S: std::borrow::Borrow<Stay>>(stays: &[S]) -> Option<usize> {
+    stays.windows(2).rposition(|w| {
+        let (a, b) = (w[0].borrow(), w[1].borrow());
+        a.status == Status::InTransit && b.status == Status::InCustody && a.until == Some(b.from)
+    })
+}
+
+/// What the checks find in an episode's stays (the last arrival, the start of the run in the
+/// present facility as `Episode::in_facility_since`, the last stay in a facility), to compare
+/// the stays with fewer of them.
+fn stay_searches(stays: &[&Stay]) -> (Option<(u64, u64)>, Option<Timestamp>, Option<u64>) {
+    let in_facility_since = stays.last().and_then(|last| {
+        let facility = last.facility.as_ref()?;
+        stays
+            .iter()
+            .rev()
+            .take_while(|st| st.facility.as_ref() == Some(facility))
+            .last()
+            .map(|st| st.from)
+    });
+    (
+        last_arrival(stays).map(|i| (stays[i].seq, stays[i + 1].seq)),
+        in_facility_since,
+        stays
+            .iter()
+            .rev()
+            .find(|st| st.facility.is_some())
+            .map(|st| st.seq),
+    )
+}
+
+/// Drops the stays of a held person's open episode that no check at `t` can read
+/// ([`reachable_stays`]): a national register's snapshot then keeps a few stays per person
+/// instead of their whole custody. If the checks' searches would not find the same stays in
+/// what is left (stays that touch oddly), only the stays before the first one kept go.
+pub fn drop_unreachable_stays(p: &mut Person, t: Timestamp, limits: &Limits) {
+    let Some(e) = p.episodes.last_mut().filter(|e| e.is_open()) else {
+        return;
+    };
+    let mut kept = reachable_stays(e, t, limits);
+    if kept.len() == e.stays.len() {
+        return;
+    }
+    let all: Vec<&Stay> = e.stays.iter().collect();
+    let fewer: Vec<&Stay> = kept.iter().map(|&i| all[i]).collect();
+    if stay_searches(&fewer) != stay_searches(&all) {
+        let first = kept.first().copied().unwrap_or(all.len());
+        kept = (first..all.len()).collect();
+    }
+    let mut next = kept.into_iter().peekable();
+    let stays = std::mem::take(&mut e.stays);
+    e.stays = stays
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| next.next_if_eq(i).is_some())
+        .map(|(_, st)| st)
+        .collect();
+    e.stays.shrink_to_fit();
 }
 
 fn current(p: &PersonFacts) -> Option<(&Episode, &Stay)> {
@@ -944,6 +1086,21 @@ fn place_checks(s: &Snapshot, out: &mut Vec<Finding>) {
 /// Minutes outdoors per person per UTC day, from the sessions that cover them, for the days
 /// of the look-back window.
 fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons, out);
+}
+
+/// The first half of the held persons' exercise check, and the second: the largest group of
+/// checks, split so that both halves run side by side.
+fn exercise_check_first_half(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons[..s.persons.len() / 2], out);
+}
+
+fn exercise_check_second_half(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons[s.persons.len() / 2..], out);
+}
+
+/// `no-outdoor-exercise` for `persons` (of the snapshot), in their order.
+fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut Vec<Finding>) {
     let t = s.at;
     let min = s.limits.get("no-outdoor-exercise.min_minutes");
     let lookback = s.limits.get("no-outdoor-exercise.lookback_days").max(1.0) as i64;
@@ -989,7 +1146,7 @@ fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
             by_person.entry(r).or_default().push(x);
         }
     }
-    for pf in &s.persons {
+    for pf in persons {
         let Some((e, stay)) = current(pf) else {
             continue;
         };

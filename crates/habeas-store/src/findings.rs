@@ -182,6 +182,11 @@ impl Store {
         let snapshot = snapshot?;
         end?;
         let mut findings = evaluate(&snapshot);
+        // Freeing a national register's snapshot (millions of small allocations) takes a
+        // tenth of a second that nobody needs to wait for.
+        if snapshot.persons.len() > 10_000 {
+            std::thread::spawn(move || drop(snapshot));
+        }
         if let Some(check) = &filter.check {
             findings.retain(|f| f.check == check);
         }
@@ -269,7 +274,7 @@ impl Store {
                 }
                 held
             }
-            None => self.persons_held_at((t, k), (at, known))?,
+            None => self.persons_held_at((t, k), (at, known), &s.limits)?,
         };
         for (person, facts) in held {
             let Some(episode) = person.open_episode() else {
@@ -397,7 +402,14 @@ impl Store {
         &self,
         (t, k): (i64, i64),
         (at, known): (Timestamp, Timestamp),
+        limits: &Limits,
     ) -> Result<Vec<(Person, EpisodeFacts)>, StoreError> {
+        // Each person keeps only the stays a check can read (on the worker that parsed them,
+        // so their memory is reused at once).
+        let trim = |mut p: Person| {
+            drop_unreachable_stays(&mut p, at, limits);
+            p
+        };
         // Rows are parsed a block at a time (on all cores), so the raw JSON of only one block
         // is in memory at once.
         const BLOCK: usize = 16_384;
@@ -410,18 +422,40 @@ impl Store {
                  WHERE h.changed_at_us <= ?1 AND h.changed_recorded_us <= ?2"
             ))?;
             let mut rows = stmt.query([t, k])?;
-            let mut raw: Vec<(String, String, RawFacts)> = Vec::with_capacity(BLOCK);
             let parse = |(key, data, facts): &(String, String, RawFacts)| {
-                Ok(Some((parse_person(key, data)?, parse_facts(key, facts)?)))
+                Ok(Some((
+                    trim(parse_person(key, data)?),
+                    parse_facts(key, facts)?,
+                )))
             };
-            while let Some(row) = rows.next()? {
-                raw.push((row.get(0)?, row.get(1)?, raw_facts(&row, 2)?));
-                if raw.len() == BLOCK {
-                    out.extend(par_map(&raw, parse)?);
-                    raw.clear();
+            // This thread reads the next block while the last one is parsed beside it.
+            std::thread::scope(|scope| -> Result<(), StoreError> {
+                type Parsed = Result<Vec<(Person, EpisodeFacts)>, StoreError>;
+                let joined = |h: std::thread::ScopedJoinHandle<'_, Parsed>| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Ledger(
+                            "a worker parsing person files panicked".into(),
+                        ))
+                    })
+                };
+                let mut pending = None;
+                loop {
+                    let mut raw: Vec<(String, String, RawFacts)> = Vec::with_capacity(BLOCK);
+                    while raw.len() < BLOCK {
+                        let Some(row) = rows.next()? else { break };
+                        raw.push((row.get(0)?, row.get(1)?, raw_facts(&row, 2)?));
+                    }
+                    let last = raw.len() < BLOCK;
+                    if let Some(h) = pending.take() {
+                        out.extend(joined(h)?);
+                    }
+                    if last {
+                        out.extend(par_map(&raw, parse)?);
+                        return Ok(());
+                    }
+                    pending = Some(scope.spawn(move || par_map(&raw, parse)));
                 }
-            }
-            out.extend(par_map(&raw, parse)?);
+            })?;
         }
         let mut changed: Vec<(String, String)> = Vec::new();
         {
@@ -442,7 +476,7 @@ impl Store {
         }
         for block in changed.chunks(BLOCK) {
             let persons = par_map(block, |(key, data)| {
-                Ok(parse_person(key, data)?.into_as_of(at, known))
+                Ok(parse_person(key, data)?.into_as_of(at, known).map(trim))
             })?;
             for person in persons {
                 let facts = match person.open_episode() {

@@ -236,7 +236,13 @@ impl Store {
         let agreements = self.agreement_facts(state)?;
 
         let findings = if checks {
-            habeas_domain::checks::evaluate(&self.snapshot(at, known, None)?)
+            let snapshot = self.snapshot(at, known, None)?;
+            let findings = habeas_domain::checks::evaluate(&snapshot);
+            // As in `findings`: nobody needs to wait for a national snapshot to be freed.
+            if snapshot.persons.len() > 10_000 {
+                std::thread::spawn(move || drop(snapshot));
+            }
+            findings
         } else {
             Vec::new()
         };

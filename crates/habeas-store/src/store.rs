@@ -1284,7 +1284,7 @@ pub(crate) fn read_person(
 }
 
 /// Every entity of a small current-state table (`key`, `data` columns).
-fn load_all<T: serde::de::DeserializeOwned>(
+fn load_all<T: serde::de::DeserializeOwned + Send>(
     conn: &Conn,
     table: &'static str,
     key: &str,
@@ -1292,13 +1292,22 @@ fn load_all<T: serde::de::DeserializeOwned>(
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {key}, data FROM {table}"))?;
     let mut rows = stmt.query([])?;
+    // Read first, then parsed on all cores: a national register has health requests by the
+    // hundred thousand, and every open reads them.
+    let mut raw: Vec<(String, String)> = Vec::new();
     while let Some(row) = rows.next()? {
-        let data: String = row.get(1)?;
-        let value = serde_json::from_str(&data).map_err(|e| StoreError::CorruptRow {
-            table,
-            key: row.get::<_, String>(0).unwrap_or_default(),
-            detail: e.to_string(),
-        })?;
+        raw.push((row.get(0)?, row.get(1)?));
+    }
+    let values = crate::findings::par_map(&raw, |(key, data)| {
+        serde_json::from_str(data)
+            .map(Some)
+            .map_err(|e| StoreError::CorruptRow {
+                table,
+                key: key.clone(),
+                detail: e.to_string(),
+            })
+    })?;
+    for value in values {
         f(value);
     }
     Ok(())

@@ -86,9 +86,25 @@ fn limits(pairs: &[(&str, f64)]) -> Limits {
     Limits::new(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
 }
 
+/// `evaluate`, checked against the same snapshot without the stays the store drops
+/// (`drop_unreachable_stays`): every test's snapshot also shows that they change nothing.
+fn evaluate_both(s: &Snapshot) -> Vec<Finding> {
+    let findings = evaluate(s);
+    let mut trimmed = s.clone();
+    for pf in &mut trimmed.persons {
+        drop_unreachable_stays(&mut pf.person, trimmed.at, &trimmed.limits);
+    }
+    assert_eq!(
+        evaluate(&trimmed),
+        findings,
+        "dropping the unreachable stays changed the findings"
+    );
+    findings
+}
+
 /// The findings of one check (the others are filtered out: each test is about one check).
 fn only(s: &Snapshot, check: &str) -> Vec<Finding> {
-    evaluate(s)
+    evaluate_both(s)
         .into_iter()
         .filter(|f| f.check == check)
         .collect()
@@ -1447,4 +1463,69 @@ fn limits_too_large_for_a_timestamp_mean_never_and_do_not_panic() {
             .collect();
         assert_eq!(got, Vec::<&str>::new(), "limits of {big}");
     }
+}
+
+/// A long custody keeps, of its old stays, only those a check reads: the last arrival from a
+/// transit, the first stay in the present facility and the last stay in one; the findings
+/// are the same with and without the others (`evaluate_both`).
+#[test]
+fn old_stays_that_no_check_reads_are_dropped() {
+    let mut reg = Register::with_places();
+    // SYN-20: moved about SYN-A for months, transferred to SYN-B, moved there.
+    admit_into(&mut reg, "SYN-20", "SYN-A/P1/C001", "2025-01-10T06:00:00Z");
+    place(&mut reg, "SYN-20", "SYN-A/P1/C002", "2025-03-01T06:00:00Z");
+    place(&mut reg, "SYN-20", "SYN-A/P1/C001", "2025-05-01T06:00:00Z");
+    reg.ok(json!({"type":"transfer.depart","register_no":"SYN-20","at":"2025-06-01T04:00:00Z","to":{"facility":"SYN-B"}}));
+    reg.ok(json!({"type":"transfer.arrive","register_no":"SYN-20","facility":"SYN-B","at":"2025-06-02T04:00:00Z"}));
+    place(&mut reg, "SYN-20", "SYN-B/P1/C001", "2025-06-02T05:00:00Z");
+    // SYN-21: moved about SYN-A, then in transit since yesterday.
+    admit_into(&mut reg, "SYN-21", "SYN-A/P1/C001", "2025-02-01T06:00:00Z");
+    place(&mut reg, "SYN-21", "SYN-A/P1/C002", "2025-04-01T06:00:00Z");
+    place(&mut reg, "SYN-21", "SYN-A/P1/C001", "2025-08-01T06:00:00Z");
+    place(&mut reg, "SYN-21", "SYN-A/P1/C002", "2025-12-20T06:00:00Z");
+    reg.ok(json!({"type":"transfer.depart","register_no":"SYN-21","at":"2025-12-30T04:00:00Z","to":{"facility":"SYN-B"}}));
+    let t = ts("2026-01-01T12:00:00Z");
+    let s = snapshot(&reg, t);
+    let stays = |s: &Snapshot, no: &str| {
+        s.persons
+            .iter()
+            .find(|pf| pf.person.register_no.as_str() == no)
+            .and_then(|pf| pf.person.open_episode())
+            .map(|e| e.stays.iter().map(|st| st.from).collect::<Vec<_>>())
+            .unwrap()
+    };
+    let mut trimmed = s.clone();
+    for pf in &mut trimmed.persons {
+        drop_unreachable_stays(&mut pf.person, t, &trimmed.limits);
+    }
+    // SYN-20: the transit and the arrival; the last stay in SYN-B (SYN-B's first is the
+    // arrival).
+    assert_eq!(
+        stays(&trimmed, "SYN-20"),
+        vec![
+            ts("2025-06-01T04:00:00Z"),
+            ts("2025-06-02T04:00:00Z"),
+            ts("2025-06-02T05:00:00Z")
+        ]
+    );
+    assert_eq!(stays(&s, "SYN-20").len(), 7);
+    // SYN-21: the stays that end inside the look-back (30 days and 4 to spare), the last in a
+    // facility among them, and the transit.
+    assert_eq!(
+        stays(&trimmed, "SYN-21"),
+        vec![
+            ts("2025-08-01T06:00:00Z"),
+            ts("2025-12-20T06:00:00Z"),
+            ts("2025-12-30T04:00:00Z")
+        ]
+    );
+    assert!(!evaluate_both(&s).is_empty());
+    // A look-back of a year keeps them all.
+    let mut long = s.clone();
+    long.limits = limits(&[("no-outdoor-exercise.lookback_days", 365.0)]);
+    for pf in &mut long.persons {
+        drop_unreachable_stays(&mut pf.person, t, &long.limits);
+    }
+    assert_eq!(stays(&long, "SYN-20").len(), 7);
+    evaluate_both(&long);
 }
