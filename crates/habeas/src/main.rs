@@ -436,13 +436,12 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 json,
                 &mut out,
             )
-            .map_err(|e| {
+            .inspect_err(|_| {
                 if bulk {
                     eprintln!(
                         "habeas: the bulk load did not finish: this register cannot be used; create it again"
                     );
                 }
-                e
             })?;
             if bulk {
                 store.finish_bulk_load()?;

@@ -821,6 +821,47 @@ fn generate_builds_a_register_in_bulk_that_verifies_and_is_never_overwritten() {
     assert_eq!(stdout(&ok(habeas(&db, &["log", "checkpoint"]))), checkpoint);
 }
 
+/// `apply --bulk` loads a new register to the same state as `apply` (every file identical),
+/// and refuses a register that already holds events, changing nothing.
+#[test]
+fn apply_bulk_loads_a_new_register_like_apply_and_refuses_a_used_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = walkthrough(dir.path());
+    let bulk = dir.path().join("bulk.db");
+    ok(habeas(&bulk, &["init", "--origin", ORIGIN]));
+    ok(habeas(
+        &bulk,
+        &[
+            "apply",
+            "--bulk",
+            "--batch-size",
+            "5",
+            example("walkthrough.jsonl").to_str().unwrap(),
+        ],
+    ));
+    ok(habeas(&bulk, &["verify"]));
+    for r in ["SYN-000001", "SYN-000002", "SYN-000003", "SYN-000004"] {
+        let show = |db: &Path| stdout(&ok(habeas(db, &["where", r, "--json"])));
+        assert_eq!(show(&bulk), show(&plain), "{r}");
+    }
+    let before = stdout(&ok(habeas(&bulk, &["log", "checkpoint"])));
+    let again = habeas(
+        &bulk,
+        &[
+            "apply",
+            "--bulk",
+            example("walkthrough.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("new, empty register only"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(stdout(&ok(habeas(&bulk, &["log", "checkpoint"]))), before);
+}
+
 // --- PostgreSQL -----------------------------------------------------------------------------
 
 /// A fresh PostgreSQL database `habeas_t_<random>` on the test server (`HABEAS_TEST_PG`, else
