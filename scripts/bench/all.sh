@@ -22,10 +22,25 @@ if [ ! -s "$national" ]; then
     mv "$national.tmp" "$national"
 fi
 
+# The server part drives the server with wrk (Debian package), installed here when missing.
+case " $parts " in
+    *" server "*)
+        if ! command -v wrk >/dev/null; then
+            echo "== installing wrk (Debian package) for the server part"
+            if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+            $sudo apt-get install -y -qq wrk >/dev/null || { echo "cannot install wrk" >&2; exit 2; }
+        fi ;;
+esac
+
+failed=
 run() { # name, command…: runs one part, keeps its whole output, shows its summary lines
     local name=$1; shift
     echo "== $name: $*"
-    "$@" 2>&1 | tee "$out/$name.txt" | grep -E "ratio|median|goal|/s|per 10,000|ms|MB" || true
+    if ! "$@" > "$out/$name.txt" 2>&1; then
+        failed="$failed $name"
+        echo "!! $name failed:"; tail -5 "$out/$name.txt"
+    fi
+    grep -E "ratio|median|goal|/s|per 10,000|ms|MB" "$out/$name.txt" || true
 }
 
 for part in $parts; do
@@ -41,3 +56,7 @@ for part in $parts; do
     esac
 done
 echo "== whole outputs in $out"
+if [ -n "$failed" ]; then
+    echo "!! failed parts:$failed" >&2
+    exit 1
+fi
