@@ -95,21 +95,12 @@ impl Store {
         let rows = stmt.query_map([register_no.as_str()], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
-        let mut events = Vec::new();
-        for row in rows {
-            let (seq, record) = row?;
-            let seq = u64::try_from(seq).unwrap_or(0);
-            let r = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
-                seq,
-                detail: format!("record does not parse: {e}"),
-            })?;
-            events.push(FileEvent {
-                seq,
-                recorded_at: r.recorded_at,
-                actor: r.actor,
-                event: r.event,
-            });
-        }
+        let events = rows
+            .map(|row| {
+                let (seq, record) = row?;
+                file_event(seq, &record)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Some(PersonFile {
             register_no: person.register_no.clone(),
             whereabouts: person.whereabouts(),
@@ -301,4 +292,19 @@ impl Store {
                 .or_else(|| Some(e.facility.clone()))
         }))
     }
+}
+
+/// A row of `events` (`seq`, `record`) as an entry of a file or a list of movements.
+pub(crate) fn file_event(seq: i64, record: &str) -> Result<FileEvent, StoreError> {
+    let seq = u64::try_from(seq).unwrap_or(0);
+    let r = Recorded::from_json(record).map_err(|e| StoreError::Corrupt {
+        seq,
+        detail: format!("record does not parse: {e}"),
+    })?;
+    Ok(FileEvent {
+        seq,
+        recorded_at: r.recorded_at,
+        actor: r.actor,
+        event: r.event,
+    })
 }

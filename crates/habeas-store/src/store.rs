@@ -1018,9 +1018,12 @@ impl Store {
             let Some(person) = self.state.persons.get(register_no) else {
                 continue;
             };
-            let saved = self.saved_stays.get(register_no).copied().unwrap_or(0);
-            let total = write_person(&self.conn, person, saved, PersonFiles::of(person))?;
-            self.saved_stays.insert(register_no.clone(), total);
+            write_person_tracked(
+                &self.conn,
+                &mut self.saved_stays,
+                person,
+                PersonFiles::of(person),
+            )?;
         }
         Ok(())
     }
@@ -1334,9 +1337,22 @@ impl PersonFiles {
     }
 }
 
+/// [`write_person`] from the stays already saved (`saved_stays`), which it then updates.
+pub(crate) fn write_person_tracked(
+    conn: &Conn,
+    saved_stays: &mut HashMap<RegisterNo, usize>,
+    person: &Person,
+    files: PersonFiles,
+) -> Result<(), StoreError> {
+    let saved = saved_stays.get(&person.register_no).copied().unwrap_or(0);
+    let total = write_person(conn, person, saved, files)?;
+    saved_stays.insert(person.register_no.clone(), total);
+    Ok(())
+}
+
 /// Writes a person's row and the stays from the last saved one on (it may have been closed).
 /// Returns the number of stays now saved.
-pub(crate) fn write_person(
+fn write_person(
     conn: &Conn,
     person: &Person,
     saved: usize,

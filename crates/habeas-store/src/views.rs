@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::db::{Param, params};
-use habeas_domain::Recorded;
 use jiff::Timestamp;
 
 use crate::error::StoreError;
-use crate::queries::{FileEvent, PersonHit, person_hit};
+use crate::queries::{FileEvent, PersonHit, file_event, person_hit};
 use crate::store::Store;
 
 /// The event types that move a person: into custody, between places, out of custody.
@@ -75,22 +74,11 @@ impl Store {
         let rows = stmt.query_map(types.as_slice(), |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
+        rows.map(|row| {
             let (seq, record) = row?;
-            let seq = u64::try_from(seq).unwrap_or(0);
-            let r = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
-                seq,
-                detail: format!("record does not parse: {e}"),
-            })?;
-            out.push(FileEvent {
-                seq,
-                recorded_at: r.recorded_at,
-                actor: r.actor,
-                event: r.event,
-            });
-        }
-        Ok(out)
+            file_event(seq, &record)
+        })
+        .collect()
     }
 
     /// When the first admission logged happened, if any: where population over time begins.

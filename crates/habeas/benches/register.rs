@@ -152,42 +152,14 @@ fn events_only(file: &Path, db: &Path) -> Duration {
     start.elapsed()
 }
 
-/// `habeas init` + `habeas apply` as a user runs them; returns the time and the peak RSS.
-fn habeas_apply(file: &Path, db: &Path) -> (Duration, u64) {
+/// `habeas init` + `habeas apply ARGS… FILE` as a user runs them (the plain apply in batches of
+/// 1,000, or `--bulk`, what `habeas generate --register` and the demo do); the time and the
+/// peak RSS.
+fn habeas_apply(file: &Path, db: &Path, args: &[&str]) -> (Duration, u64) {
     for f in [db.to_owned(), habeas_store::key_path(db)] {
         let _ = std::fs::remove_file(f);
     }
     // $HABEAS_BENCH_BIN: a copy of the binary to measure instead of the one cargo built.
-    let bin =
-        std::env::var("HABEAS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_habeas").into());
-    let bin = bin.as_str();
-    let init = Command::new(bin)
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "init",
-            "--origin",
-            "example.org/habeas/bench",
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
-    run_measured(Command::new(bin).args([
-        "--db",
-        db.to_str().unwrap(),
-        "apply",
-        "--batch-size",
-        &BATCH.to_string(),
-        file.to_str().unwrap(),
-    ]))
-}
-
-/// `habeas init` + `habeas apply --bulk`: the same lines loaded in bulk into the new register
-/// (what `habeas generate --register` and the demo do); the time and the peak RSS.
-fn habeas_bulk(file: &Path, db: &Path) -> (Duration, u64) {
-    for f in [db.to_owned(), habeas_store::key_path(db)] {
-        let _ = std::fs::remove_file(f);
-    }
     let bin =
         std::env::var("HABEAS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_habeas").into());
     let db_s = db.to_str().unwrap();
@@ -196,15 +168,12 @@ fn habeas_bulk(file: &Path, db: &Path) -> (Duration, u64) {
         .output()
         .unwrap();
     assert!(init.status.success());
-    run_measured(Command::new(&bin).args([
-        "--db",
-        db_s,
-        "apply",
-        "--bulk",
-        "--batch-size",
-        "50000",
-        file.to_str().unwrap(),
-    ]))
+    run_measured(
+        Command::new(&bin)
+            .args(["--db", db_s, "apply"])
+            .args(args)
+            .arg(file),
+    )
 }
 
 fn main() {
@@ -241,8 +210,12 @@ fn main() {
     for run in 0..runs {
         let r = raw_sqlite(&file, &dir.path().join("raw.db")).as_secs_f64();
         let e = events_only(&file, &dir.path().join("events.db")).as_secs_f64();
-        let (b, bulk_peak) = habeas_bulk(&file, &dir.path().join("bulk.db"));
-        let (t, peak) = habeas_apply(&file, &db);
+        let (b, bulk_peak) = habeas_apply(
+            &file,
+            &dir.path().join("bulk.db"),
+            &["--bulk", "--batch-size", "50000"],
+        );
+        let (t, peak) = habeas_apply(&file, &db, &["--batch-size", &BATCH.to_string()]);
         println!(
             "  run {run}: raw SQLite {:.0} rows/s, events-only {:.0} rows/s, habeas apply {:.0} commands/s (peak RSS {} MB), apply --bulk {:.0} commands/s (peak RSS {} MB)",
             lines as f64 / r,

@@ -14,7 +14,7 @@
 //! commit's flush and, as on SQLite, keeps persons in memory and writes their rows once at
 //! the end — so there too a failed load must be built again.
 
-use super::{PersonFiles, Store, write_person};
+use super::{PersonFiles, Store, write_person_tracked};
 use crate::db::Conn;
 use crate::error::StoreError;
 use habeas_domain::RegisterNo;
@@ -200,12 +200,9 @@ impl Store {
             });
             for block in rx {
                 for (register_no, files) in block {
-                    let Some(person) = persons.get(register_no) else {
-                        continue;
-                    };
-                    let saved = saved_stays.get(register_no).copied().unwrap_or(0);
-                    let total = write_person(conn, person, saved, files)?;
-                    saved_stays.insert(register_no.clone(), total);
+                    if let Some(person) = persons.get(register_no) {
+                        write_person_tracked(conn, saved_stays, person, files)?;
+                    }
                 }
             }
             Ok(())
