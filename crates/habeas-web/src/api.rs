@@ -162,6 +162,35 @@ fn unprocessable(refusals: Vec<Value>) -> ApiError {
     }
 }
 
+/// A person's file and open findings as `user` reads them: only within their facilities, and
+/// always written to the access log. The one way the API and the pages read a file.
+pub(crate) async fn read_person_file(
+    state: &AppState,
+    user: &habeas_store::User,
+    r: RegisterNo,
+) -> Result<
+    (
+        habeas_store::PersonFile,
+        Vec<habeas_domain::checks::Finding>,
+    ),
+    ApiError,
+> {
+    let name = user.name.clone();
+    let scope = user.facilities.clone();
+    let access = state.access.clone();
+    state
+        .read_current(move |store| {
+            check_person_scope(store, &scope, &r)?;
+            access.record(&name, Some(&r), "person file");
+            let file = store
+                .person_file(&r)?
+                .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))?;
+            let findings = store.person_findings(&r)?;
+            Ok((file, findings))
+        })
+        .await
+}
+
 /// `GET /api/v1/persons/{register_no}`: the person's file and open findings.
 #[utoipa::path(get, path = "/api/v1/persons/{register_no}", tag = "register", security(("bearer" = [])),
     params(("register_no" = String, Path, description = "The person's register number")),
@@ -177,20 +206,7 @@ async fn person(
     require(&user, Action::ReadPerson)?;
     let r = register_no(&r)?;
     let clinical = habeas_domain::authz::permits(user.role, Action::ReadHealthDetail);
-    let name = user.name.clone();
-    let scope = user.facilities.clone();
-    let access = state.access.clone();
-    let (file, findings) = state
-        .read_current(move |store| {
-            check_person_scope(store, &scope, &r)?;
-            access.record(&name, Some(&r), "person file");
-            let file = store
-                .person_file(&r)?
-                .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))?;
-            let findings = store.person_findings(&r)?;
-            Ok((file, findings))
-        })
-        .await?;
+    let (file, findings) = read_person_file(&state, &user, r).await?;
     let mut value = serde_json::to_value(&file).map_err(ApiError::internal)?;
     if !clinical {
         // Monitors and staff without a health role see that health events happened, not

@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::forms::{self, GroupView, Values};
 use super::i18n::{LANG_COOKIE, Lang, Tr};
 use super::{Ctx, HtmlError, OrPage, RequestLang, Series, SignedIn, local_path, page};
-use crate::api::{check_person_scope, scoped};
+use crate::api::scoped;
 use crate::locate::ClientAddr;
 use crate::session::{COOKIE_NAME, SESSION_LIFETIME, session_cookie};
 use crate::{ApiError, AppState};
@@ -960,19 +960,7 @@ async fn person(
     let r = RegisterNo::parse(&r)
         .map_err(|e| HtmlError::new(lang, StatusCode::BAD_REQUEST, format!("register_no: {e}")))?;
     let clinical = permits(me.user.role, Action::ReadHealthDetail);
-    let name = me.user.name.clone();
-    let scope = me.user.facilities.clone();
-    let access = state.access.clone();
-    let (file, findings) = state
-        .read_current(move |store| {
-            check_person_scope(store, &scope, &r)?;
-            access.record(&name, Some(&r), "person file");
-            let file = store
-                .person_file(&r)?
-                .ok_or_else(|| ApiError::not_found(format!("{r} is not in the register")))?;
-            let findings = store.person_findings(&r)?;
-            Ok((file, findings))
-        })
+    let (file, findings) = crate::api::read_person_file(&state, &me.user, r)
         .await
         .or_page(lang)?;
     let id = file.identity.as_ref();
