@@ -389,82 +389,50 @@ impl Store {
     }
 }
 
-/// One read to record.
-struct AccessRecord {
+/// One read to record in the access log: who, when, whose file (if a person's), what.
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
     at: jiff::Timestamp,
     user: String,
     register_no: Option<String>,
     what: String,
 }
 
-/// Writes the access log from a background thread, many reads per transaction, on its own
-/// connection: a server answers reads without waiting for a disk flush per read. A record
-/// reaches the database within milliseconds; what a power loss can take is that last batch
-/// (`synchronous=NORMAL` on this connection), never a log event.
-pub struct AccessLogger {
-    tx: std::sync::mpsc::SyncSender<Message>,
-}
-
-enum Message {
-    Record(AccessRecord),
-    /// Answered once everything queued before it is written.
-    Flush(std::sync::mpsc::Sender<()>),
-}
-
-impl AccessLogger {
-    /// Opens a second connection to the store's register and starts the writer thread.
-    pub fn start(store: &Store) -> Result<AccessLogger, StoreError> {
-        let conn = store.conn.reopen(&store.path)?;
-        if let Some(c) = conn.sqlite() {
-            c.execute_batch("PRAGMA synchronous=NORMAL")?;
-        }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(65_536);
-        std::thread::Builder::new()
-            .name("habeas-access-log".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = Vec::new();
-                    let mut waiting = Vec::new();
-                    let mut next = Some(first);
-                    while let Some(m) = next {
-                        match m {
-                            Message::Record(r) => batch.push(r),
-                            Message::Flush(done) => waiting.push(done),
-                        }
-                        next = if batch.len() < 4096 {
-                            rx.try_recv().ok()
-                        } else {
-                            None
-                        };
-                    }
-                    if !batch.is_empty()
-                        && let Err(e) = write_batch(&conn, &batch)
-                    {
-                        eprintln!("habeas: the access log could not be written: {e}");
-                    }
-                    for done in waiting {
-                        let _ = done.send(());
-                    }
-                }
-            })?;
-        Ok(AccessLogger { tx })
-    }
-
-    /// Queues a read for the log; waits only if the writer is far behind.
-    pub fn record(&self, user: &str, register_no: Option<&RegisterNo>, what: &str) {
-        let _ = self.tx.send(Message::Record(AccessRecord {
+impl AccessRecord {
+    /// A read happening now.
+    pub fn now(user: &str, register_no: Option<&RegisterNo>, what: &str) -> AccessRecord {
+        AccessRecord {
             at: jiff::Timestamp::now(),
             user: user.to_owned(),
             register_no: register_no.map(|r| r.to_string()),
             what: what.to_owned(),
-        }));
+        }
     }
+}
 
-    /// Waits until every read recorded so far is in the database.
-    pub fn flush(&self) {
-        let (done, wait) = std::sync::mpsc::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv();
+impl Store {
+    /// Appends reads to the access log: inside the open transaction if there is one (so a
+    /// server's one writer adds the reads queued meanwhile to its next group, and they become
+    /// durable with it), else in a transaction of their own.
+    pub fn record_access(&mut self, records: &[AccessRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.in_transaction() {
+            return records
+                .iter()
+                .try_for_each(|r| insert_access(&self.conn, r));
+        }
+        self.conn.begin_write()?;
+        match records
+            .iter()
+            .try_for_each(|r| insert_access(&self.conn, r))
+        {
+            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
         }
     }
 }
@@ -476,21 +444,4 @@ fn insert_access(conn: &Conn, r: &AccessRecord) -> Result<(), StoreError> {
     )?
     .execute(params![r.at.to_string(), r.user, r.register_no, r.what])?;
     Ok(())
-}
-
-fn write_batch(conn: &Conn, batch: &[AccessRecord]) -> Result<(), StoreError> {
-    conn.begin_write()?;
-    let result = (|| {
-        for r in batch {
-            insert_access(conn, r)?;
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT"),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }

@@ -83,14 +83,9 @@ pub(crate) struct PgConn {
     /// A statement failed inside the open transaction: PostgreSQL refuses everything until
     /// ROLLBACK (and would turn a COMMIT into a silent rollback), so the store must know.
     aborted: Cell<bool>,
-    url: String,
 }
 
 impl Conn {
-    pub(crate) fn open_sqlite(path: &Path) -> Result<Conn, rusqlite::Error> {
-        Conn::open_sqlite_with(path, false)
-    }
-
     /// A SQLite connection, read-only when `read_only` (a server's read handles).
     pub(crate) fn open_sqlite_with(path: &Path, read_only: bool) -> Result<Conn, rusqlite::Error> {
         let mode = if read_only {
@@ -113,22 +108,7 @@ impl Conn {
             statements: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
             aborted: Cell::new(false),
-            url: url.to_owned(),
         })))
-    }
-
-    /// A second connection to the same database (background writers).
-    pub(crate) fn reopen(&self, sqlite_path: &Path) -> Result<Conn, StoreError> {
-        match self {
-            Conn::Sqlite(_) => {
-                let c = Conn::open_sqlite(sqlite_path)?;
-                if let Conn::Sqlite(s) = &c {
-                    s.busy_timeout(std::time::Duration::from_secs(30))?;
-                }
-                Ok(c)
-            }
-            Conn::Pg(p) => Conn::open_pg(&p.url),
-        }
     }
 
     pub(crate) fn is_postgres(&self) -> bool {

@@ -17,7 +17,7 @@ mod stats;
 mod store;
 mod views;
 
-pub use accounts::{AccessEntry, AccessLogger, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
+pub use accounts::{AccessEntry, AccessRecord, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use db::DbLocation;
 pub use error::StoreError;
 pub use findings::FindingsFilter;
@@ -27,7 +27,7 @@ pub use queries::{
 };
 pub use schema::{SCHEMA_VERSION, STATE_TABLES};
 pub use store::{
-    BulkLoadFinished, LEAF_PREFIX, Outcome, SignedCheckpoint, Store, key_path, leaf_bytes,
-    start_background_checkpoints,
+    BackgroundCheckpoints, BulkLoadFinished, LEAF_PREFIX, Outcome, SignedCheckpoint, Store,
+    key_path, leaf_bytes, start_background_checkpoints,
 };
 pub use views::MOVEMENT_TYPES;

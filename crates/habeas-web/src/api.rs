@@ -390,10 +390,7 @@ async fn access_log(
     require(&user, Action::ReadAccessLog)?;
     let limit = q.limit.unwrap_or(100).min(10_000);
     // Reads recorded so far are shown.
-    let access = state.access.clone();
-    tokio::task::spawn_blocking(move || access.flush())
-        .await
-        .map_err(ApiError::internal)?;
+    state.access_log_written().await?;
     let entries = state
         .read(move |store| Ok(store.access_log(limit)?))
         .await?;

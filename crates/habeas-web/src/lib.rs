@@ -32,7 +32,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
-pub use writer::MAX_GROUP_COMMANDS;
+pub use writer::{AccessLog, MAX_GROUP_COMMANDS};
 
 /// The largest request body accepted: a batch of commands, not a file upload.
 pub const MAX_BODY: usize = 1 << 20;
@@ -46,9 +46,13 @@ pub struct AppState {
     writer: Arc<writer::Writer>,
     /// Read-only handles for the GET endpoints.
     readers: Arc<readers::Readers>,
+    /// Held, never read: the WAL is copied back into the database off the writer's path
+    /// until the last clone of the state is dropped.
+    _checkpoints: Arc<habeas_store::BackgroundCheckpoints>,
     pub locator: Arc<locate::RateLimiter>,
-    /// Every read of a person's file, search and locator query, written in the background.
-    pub access: Arc<habeas_store::AccessLogger>,
+    /// Every read of a person's file, search and locator query, written by the writer thread
+    /// in its next transaction.
+    pub access: AccessLog,
     /// Failed sign-ins, per address and per name.
     pub logins: Arc<session::LoginGuard>,
     /// The dashboard's open findings, kept for one log size and at most a minute: evaluating
@@ -78,17 +82,23 @@ impl AppState {
         store: Store,
         max_group: usize,
     ) -> Result<Self, habeas_store::StoreError> {
-        let access = habeas_store::AccessLogger::start(&store)?;
-        habeas_store::start_background_checkpoints(&store)?;
+        let checkpoints = habeas_store::start_background_checkpoints(&store)?;
         let readers = readers::Readers::open(&store, READERS)?;
+        let writer = writer::Writer::start(store, max_group)?;
         Ok(AppState {
-            writer: Arc::new(writer::Writer::start(store, max_group)?),
+            access: writer.access_log(),
+            _checkpoints: Arc::new(checkpoints),
+            writer: Arc::new(writer),
             readers: Arc::new(readers),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
-            access: Arc::new(access),
             logins: Arc::new(session::LoginGuard::default()),
             dashboard_findings: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Waits until every read recorded so far is in the access log.
+    pub async fn access_log_written(&self) -> Result<(), ApiError> {
+        self.writer.run(|_| Ok(())).await
     }
 
     /// Runs `f` with the writing store on the writer thread, between two groups of commands

@@ -8,13 +8,19 @@
 //! is answered only after the transaction that holds it committed; a crash before that loses
 //! only requests that were never answered, and the log stays verifiable (one transaction).
 //!
+//! The access log is written by the same thread: each read's record is queued as a job and
+//! goes into the next group's transaction. One writer means reads never make a command wait
+//! for SQLite's write lock (a second writing connection did, in the busy handler's sleeps of
+//! up to tens of milliseconds), and a recorded read is as durable as a command.
+//!
 //! Other writes (sign-in, sign-out) run on the same thread between groups.
 
 use std::panic::AssertUnwindSafe;
 
+use habeas_domain::RegisterNo;
 use habeas_domain::authz::{command_facilities, in_scope};
 use habeas_domain::{FacilityCode, Submission};
-use habeas_store::{Outcome, Store, StoreError};
+use habeas_store::{AccessRecord, Outcome, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ApiError;
@@ -23,8 +29,8 @@ use crate::ApiError;
 /// enough to absorb any burst a handful of connections can send during one fsync, small
 /// enough that the first request of a group does not wait long for the last.
 pub const MAX_GROUP_COMMANDS: usize = 256;
-/// Requests waiting for the writer, at most; more wait in their handlers.
-const QUEUE: usize = 1024;
+/// Jobs waiting for the writer, at most; more wait in their handlers.
+const QUEUE: usize = 4096;
 
 /// What a request's commands came to: one outcome per command (all `Ok`, or the refusals
 /// with nothing applied) and the checkpoint that covers them, if the log grew.
@@ -44,12 +50,36 @@ struct Commands {
 
 enum Job {
     Commands(Commands),
-    Run(Box<dyn FnOnce(&mut Store) + Send>),
+    /// A read to write to the access log.
+    Access(AccessRecord),
+    Run(Task),
 }
+
+/// A write other than commands, run on the writer thread between groups.
+type Task = Box<dyn FnOnce(&mut Store) + Send>;
 
 /// The handle handlers use to reach the writer thread.
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
+}
+
+/// The handle reads use to be written to the access log (by the writer, in its next group).
+#[derive(Clone)]
+pub struct AccessLog {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl AccessLog {
+    /// Queues a read for the access log: who, whose file (if a person's), what. Called from
+    /// blocking code (a read's closure); waits only while the writer's queue is full.
+    pub fn record(&self, user: &str, register_no: Option<&RegisterNo>, what: &str) {
+        let job = Job::Access(AccessRecord::now(user, register_no, what));
+        if self.jobs.blocking_send(job).is_err() {
+            eprintln!(
+                "habeas serve: a read could not be written to the access log: the writer stopped"
+            );
+        }
+    }
 }
 
 impl Writer {
@@ -60,6 +90,13 @@ impl Writer {
             .name("habeas-writer".into())
             .spawn(move || run(store, rx, max_group.max(1)))?;
         Ok(Writer { jobs })
+    }
+
+    /// The handle for the access log.
+    pub fn access_log(&self) -> AccessLog {
+        AccessLog {
+            jobs: self.jobs.clone(),
+        }
     }
 
     /// Applies one request's commands, all or nothing, in the next group.
@@ -101,30 +138,44 @@ fn gone() -> ApiError {
     ApiError::internal("the writer thread stopped")
 }
 
-/// The writer thread: one group (at most `max_group` commands, or one larger request) after another until every handle is dropped.
+/// What one transaction holds: requests' commands and reads for the access log.
+#[derive(Default)]
+struct Group {
+    requests: Vec<Commands>,
+    commands: usize,
+    access: Vec<AccessRecord>,
+}
+
+impl Group {
+    fn add(&mut self, job: Job) -> Option<Task> {
+        match job {
+            Job::Commands(c) => {
+                self.commands += c.submissions.len();
+                self.requests.push(c);
+            }
+            Job::Access(a) => self.access.push(a),
+            Job::Run(f) => return Some(f),
+        }
+        None
+    }
+}
+
+/// The writer thread: one group (at most `max_group` commands, or one larger request, and
+/// the reads queued meanwhile) after another until every handle is dropped.
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, max_group: usize) {
     while let Some(job) = rx.blocking_recv() {
-        let mut group = match job {
-            Job::Run(f) => {
-                guarded(&mut store, f);
-                continue;
-            }
-            Job::Commands(c) => vec![c],
-        };
-        let mut commands = group[0].submissions.len();
+        let mut group = Group::default();
+        if let Some(f) = group.add(job) {
+            guarded(&mut store, f);
+            continue;
+        }
         let mut after = None;
-        while commands < max_group {
-            match rx.try_recv() {
-                Ok(Job::Commands(c)) => {
-                    commands += c.submissions.len();
-                    group.push(c);
-                }
-                // Keeps the order: it runs right after this group.
-                Ok(Job::Run(f)) => {
-                    after = Some(f);
-                    break;
-                }
-                Err(_) => break,
+        while group.commands < max_group {
+            let Ok(job) = rx.try_recv() else { break };
+            // Keeps the order: a job to run comes right after this group.
+            if let Some(f) = group.add(job) {
+                after = Some(f);
+                break;
             }
         }
         guarded(&mut store, |store| apply_group(store, group));
@@ -146,25 +197,26 @@ fn guarded(store: &mut Store, f: impl FnOnce(&mut Store)) {
 
 /// Applies a group in one transaction and answers every request in it. If the transaction
 /// fails as a whole (storage error, a commit that does not go through), nothing of it was
-/// applied, and each request is retried in a transaction of its own, so that one request
-/// that breaks something cannot fail its neighbours.
-fn apply_group(store: &mut Store, group: Vec<Commands>) {
+/// applied, and each part is retried in a transaction of its own (the reads, then each
+/// request), so that one request that breaks something cannot fail its neighbours.
+fn apply_group(store: &mut Store, group: Group) {
     let (replies, jobs): (Vec<_>, Vec<_>) = group
+        .requests
         .into_iter()
         // A request whose client is gone (time limit, disconnect) is not applied.
         .filter(|c| !c.reply.is_closed())
         .map(|c| (c.reply, (c.submissions, c.scope)))
         .unzip();
-    if jobs.is_empty() {
+    if jobs.is_empty() && group.access.is_empty() {
         return;
     }
-    match transaction(store, &jobs, &replies) {
+    match transaction(store, &group.access, &jobs, &replies) {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
             }
         }
-        Err(e) if jobs.len() == 1 => {
+        Err(e) if jobs.len() <= 1 && group.access.is_empty() => {
             let _ = store.rollback();
             if let Some(reply) = replies.into_iter().next() {
                 let _ = reply.send(Err(e.into()));
@@ -172,12 +224,19 @@ fn apply_group(store: &mut Store, group: Vec<Commands>) {
         }
         Err(e) => {
             eprintln!(
-                "habeas serve: a group of {} requests failed ({e}); retrying each alone",
-                jobs.len()
+                "habeas serve: a group of {} requests and {} reads failed ({e}); retrying each alone",
+                jobs.len(),
+                group.access.len()
             );
             let _ = store.rollback();
+            if let Err(e) = store.record_access(&group.access) {
+                eprintln!(
+                    "habeas serve: {} reads could not be written to the access log: {e}",
+                    group.access.len()
+                );
+            }
             for (reply, job) in replies.into_iter().zip(jobs) {
-                let answer = match transaction(store, std::slice::from_ref(&job), &[]) {
+                let answer = match transaction(store, &[], std::slice::from_ref(&job), &[]) {
                     Ok(mut answers) => answers.pop().unwrap_or_else(|| Err(gone())),
                     Err(e) => {
                         let _ = store.rollback();
@@ -193,13 +252,16 @@ fn apply_group(store: &mut Store, group: Vec<Commands>) {
 /// A request's commands and the user's facility scope.
 type Request = (Vec<Submission>, Vec<FacilityCode>);
 
-/// One transaction over the jobs, a savepoint each; commits, then returns each job's answer.
+/// One transaction over the reads and the jobs, a savepoint each job; commits, then returns
+/// each job's answer.
 fn transaction(
     store: &mut Store,
+    access: &[AccessRecord],
     jobs: &[Request],
     replies: &[Reply<Submitted>],
 ) -> Result<Vec<Result<Submitted, ApiError>>, StoreError> {
     store.begin()?;
+    store.record_access(access)?;
     let mut answers: Vec<Result<Vec<Outcome>, ApiError>> = Vec::with_capacity(jobs.len());
     for (i, (submissions, scope)) in jobs.iter().enumerate() {
         // Gone while the transaction waited for the database lock: not applied.

@@ -481,7 +481,7 @@ async fn the_locator_answers_exact_queries_with_the_facility_only_and_is_rate_li
         StatusCode::BAD_REQUEST
     );
     // The access log holds every query.
-    f.state.access.flush();
+    f.state.access_log_written().await.unwrap();
     let log = open(&f).access_log(100).unwrap();
     assert!(log.iter().filter(|e| e.user.starts_with("public:")).count() >= 4);
     // 30 a minute per client, then 429.

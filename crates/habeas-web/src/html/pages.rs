@@ -1731,10 +1731,10 @@ async fn access_log(
 ) -> PageResult {
     me.require(Action::ReadAccessLog)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 10_000);
-    let access = state.access.clone();
-    tokio::task::spawn_blocking(move || access.flush())
+    state
+        .access_log_written()
         .await
-        .map_err(|e| HtmlError::api(me.lang, ApiError::internal(e)))?;
+        .map_err(|e| HtmlError::api(me.lang, e))?;
     let entries = state
         .read_current(move |store| Ok(store.access_log(limit)?))
         .await
