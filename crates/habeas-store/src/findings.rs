@@ -1,6 +1,8 @@
 //! Builds the checks' [`Snapshot`] of the register as known at a time, with one query per
 //! kind of fact and only the window each check needs, then runs `habeas_domain::checks`.
 
+use std::collections::HashMap;
+
 use crate::db::{OptionalExtension, Row, params};
 use habeas_domain::checks::*;
 use habeas_domain::model::{LegalStatus, NotifyTo};
@@ -604,10 +606,10 @@ impl Store {
 
     /// The latest count of each unit, with the register's number for the unit at that time.
     fn roll_counts(&self, s: &mut Snapshot, (t, k): (i64, i64)) -> Result<(), StoreError> {
-        let units: Vec<UnitPath> = self.state().units.keys().cloned().collect();
-        for unit in units {
+        let mut latest: Vec<(UnitPath, String, (i64, u32, i64))> = Vec::new();
+        for unit in self.state().units.keys() {
             let key = unit.to_string();
-            let latest: Option<(i64, u32, i64)> = self
+            let count: Option<(i64, u32, i64)> = self
                 .conn
                 .prepare_cached(
                     "SELECT at_us, counted, seq FROM counts WHERE unit = ?1 AND at_us <= ?2 AND recorded_us <= ?3
@@ -615,21 +617,53 @@ impl Store {
                 )?
                 .query_row(params![key, t, k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            let Some((at_us, counted, seq)) = latest else {
-                continue;
-            };
-            let expected: i64 = self
+            if let Some(count) = count {
+                latest.push((unit.clone(), key, count));
+            }
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        // Stays that had ended by the count but whose end was recorded after `k`, so that
+        // then they were still open: read once for every unit, not once per unit. At a past
+        // `k` these are nearly every stay closed since, which per unit made this the slowest
+        // part of findings at a past date (5.7 s of 9 s at 27,500 held for 2022-01-01).
+        let mut ended_unknown: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT unit, from_us, until_us FROM stays INDEXED BY stays_until_recorded
+                 WHERE until_recorded_us > ?2 AND until_us <= ?1 AND unit IS NOT NULL
+                 AND status = 'in_custody' AND from_us <= ?1 AND recorded_us <= ?2",
+            )?;
+            let mut rows = stmt.query([t, k])?;
+            while let Some(row) = rows.next()? {
+                let unit: String = row.get(0)?;
+                ended_unknown
+                    .entry(unit)
+                    .or_default()
+                    .push((row.get(1)?, row.get(2)?));
+            }
+        }
+        for (unit, key, (at_us, counted, seq)) in latest {
+            let still_open: i64 = self
                 .conn
                 .prepare_cached(
                     "SELECT count(*) FROM (
                        SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us IS NULL
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
                        UNION ALL SELECT 1 FROM stays INDEXED BY stays_unit WHERE unit = ?1 AND until_us > ?2
-                         AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3
-                       UNION ALL SELECT 1 FROM stays INDEXED BY stays_until_recorded WHERE unit = ?1 AND until_us <= ?2 AND until_recorded_us > ?3
                          AND status = 'in_custody' AND from_us <= ?2 AND recorded_us <= ?3) AS unit_stays",
                 )?
                 .query_row(params![key, at_us, k], |r| r.get(0))?;
+            let not_known_ended = ended_unknown.get(&key).map_or(0, |stays| {
+                stays
+                    .iter()
+                    .filter(|&&(from, until)| from <= at_us && until <= at_us)
+                    .count()
+            });
+            let expected = u64::try_from(still_open)
+                .unwrap_or(0)
+                .saturating_add(not_known_ended as u64);
             s.roll_counts.push(RollCount {
                 unit,
                 at: ts(at_us),

@@ -217,6 +217,7 @@ conformance!(
     a_reader_sees_committed_data_only,
     statistics_findings_and_views_agree_with_sqlite,
     findings_at_a_past_date_use_only_what_was_known_then,
+    roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet,
 );
 
 use accounts::*;
@@ -1619,6 +1620,74 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
             f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
         ]
     );
+}
+
+/// A roll count is compared with who the register had in the unit at the count's time, as
+/// known then: a release entered only later still counts as present.
+fn roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    let db = Db::new(backend);
+    let mut store = db.create_with("example.org/habeas/counts");
+    let clock = Arc::new(Mutex::new(
+        "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let c = clock.clone();
+    store.set_clock(move || *c.lock().unwrap());
+    let mut enter = |recorded: &str, json: &str| {
+        *clock.lock().unwrap() = recorded.parse().unwrap();
+        let (outcomes, _) = store.submit_batch(&[sub(json)], false).unwrap();
+        assert!(outcomes[0].is_ok(), "{json}: {:?}", outcomes[0]);
+    };
+    for p in PLACES {
+        enter("2025-01-01T00:00:00Z", p);
+    }
+    for p in ["P1", "P2"] {
+        enter(
+            "2025-03-01T08:01:00Z",
+            &format!(
+                r#"{{"type":"admission.record","register_no":"{p}","facility":"F2","at":"2025-03-01T08:00:00Z","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"male"}},"legal_basis":{{"kind":"court_order","authority":"Court","reference":"REF-{p}","issued_on":"2025-02-28","grounds":"g"}}}}"#
+            ),
+        );
+        enter(
+            "2025-03-01T09:01:00Z",
+            &format!(
+                r#"{{"type":"placement.record","register_no":"{p}","cell":"F2/U/C1","at":"2025-03-01T09:00:00Z"}}"#
+            ),
+        );
+    }
+    // The count of 15 March finds both; P2's release of 10 March is entered on 20 March.
+    enter(
+        "2025-03-15T18:01:00Z",
+        r#"{"type":"count.record","unit":"F2/U","at":"2025-03-15T18:00:00Z","counted":2}"#,
+    );
+    enter(
+        "2025-03-20T09:00:00Z",
+        r#"{"type":"release.record","register_no":"P2","at":"2025-03-10T12:00:00Z","reason":"bail","authority":"Court","reference":"R"}"#,
+    );
+    *clock.lock().unwrap() = "2025-03-31T12:00:00Z".parse().unwrap();
+    let discrepancies = |t: &str, known_now: bool| {
+        let filter = habeas_store::FindingsFilter {
+            known_now,
+            ..Default::default()
+        };
+        store
+            .findings(Some(t.parse().unwrap()), &filter)
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.check == "count-discrepancy")
+            .map(|f| (f.subject, f.detail))
+            .collect::<Vec<_>>()
+    };
+    // As known on 16 March, P2 was still there: the count agrees.
+    assert_eq!(discrepancies("2025-03-16T12:00:00Z", false), vec![]);
+    // With the release known, the register had one person there, not two.
+    let one = vec![(
+        "F2/U".to_owned(),
+        "the roll count of F2/U at 2025-03-15T18:00:00Z found 2 people; the register has 1 there"
+            .to_owned(),
+    )];
+    assert_eq!(discrepancies("2025-03-16T12:00:00Z", true), one);
+    assert_eq!(discrepancies("2025-03-31T12:00:00Z", false), one);
 }
 
 /// A register made before migration 2 (no held-now projection, no per-episode facts) gets it
