@@ -1490,56 +1490,81 @@ fn statistics_findings_and_views_agree_with_sqlite(backend: Backend) {
     assert_eq!(stats_answers(&store), expected, "after rebuild");
 }
 
-/// Findings at a past date see the register as it was known then, whichever way a held
-/// person is read: from the held-now projection (file unchanged since) or whole (changed
-/// since, or gone), and with facts kept per episode that were not yet known then.
-fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
-    use std::sync::{Arc, Mutex};
-    let db = Db::new(backend);
-    let mut store = db.create_with("example.org/habeas/past");
-    let clock = Arc::new(Mutex::new(
-        "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
-    ));
-    let c = clock.clone();
-    store.set_clock(move || *c.lock().unwrap());
-    let mut enter = |recorded: &str, json: &str| {
-        *clock.lock().unwrap() = recorded.parse().unwrap();
-        let (outcomes, _) = store.submit_batch(&[sub(json)], false).unwrap();
-        assert!(outcomes[0].is_ok(), "{json}: {:?}", outcomes[0]);
-    };
-    for p in PLACES {
-        enter("2025-01-01T00:00:00Z", p);
+/// A register whose clock the test sets, with the places of [`PLACES`] registered.
+struct Clocked {
+    store: Store,
+    clock: std::sync::Arc<std::sync::Mutex<Timestamp>>,
+}
+
+impl Clocked {
+    fn new(db: &Db, origin: &str) -> Clocked {
+        let clock = std::sync::Arc::new(std::sync::Mutex::new(
+            "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+        ));
+        let mut store = db.create_with(origin);
+        let c = clock.clone();
+        store.set_clock(move || *c.lock().unwrap());
+        let mut clocked = Clocked { store, clock };
+        for p in PLACES {
+            clocked.enter("2025-01-01T00:00:00Z", p);
+        }
+        clocked
     }
-    enter(
-        "2025-03-01T00:00:00Z",
-        r#"{"type":"settings.record","at":"2025-03-01T00:00:00Z","limits":{"no-family-contact.days":10}}"#,
-    );
-    for p in ["P1", "P2"] {
-        enter(
+
+    fn set_now(&self, now: &str) {
+        *self.clock.lock().unwrap() = now.parse().unwrap();
+    }
+
+    /// One command, entered at `recorded`; it must be applied.
+    fn enter(&mut self, recorded: &str, json: &str) {
+        self.set_now(recorded);
+        let (outcomes, _) = self.store.submit_batch(&[sub(json)], false).unwrap();
+        assert!(outcomes[0].is_ok(), "{json}: {:?}", outcomes[0]);
+    }
+
+    /// `p` admitted to F2 on remand at 08:00 on 1 March 2025 and placed in F2/U/C1 at 09:00,
+    /// each entered a minute later.
+    fn admit_to_f2_cell_1(&mut self, p: &str) {
+        self.enter(
             "2025-03-01T08:01:00Z",
             &format!(
                 r#"{{"type":"admission.record","register_no":"{p}","facility":"F2","at":"2025-03-01T08:00:00Z","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"male"}},"legal_basis":{{"kind":"court_order","authority":"Court","reference":"REF-{p}","issued_on":"2025-02-28","grounds":"g"}}}}"#
             ),
         );
-        enter(
+        self.enter(
             "2025-03-01T09:01:00Z",
             &format!(
                 r#"{{"type":"placement.record","register_no":"{p}","cell":"F2/U/C1","at":"2025-03-01T09:00:00Z"}}"#
             ),
         );
-        enter(
+    }
+}
+
+/// Findings at a past date see the register as it was known then, whichever way a held
+/// person is read: from the held-now projection (file unchanged since) or whole (changed
+/// since, or gone), and with facts kept per episode that were not yet known then.
+fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
+    let db = Db::new(backend);
+    let mut c = Clocked::new(&db, "example.org/habeas/past");
+    c.enter(
+        "2025-03-01T00:00:00Z",
+        r#"{"type":"settings.record","at":"2025-03-01T00:00:00Z","limits":{"no-family-contact.days":10}}"#,
+    );
+    for p in ["P1", "P2"] {
+        c.admit_to_f2_cell_1(p);
+        c.enter(
             "2025-03-01T10:01:00Z",
             &format!(
                 r#"{{"type":"health.exam","register_no":"{p}","at":"2025-03-01T10:00:00Z","injuries_observed":false}}"#
             ),
         );
-        enter(
+        c.enter(
             "2025-03-01T11:01:00Z",
             &format!(
                 r#"{{"type":"notification.record","register_no":"{p}","at":"2025-03-01T11:00:00Z","to":"family","about":"admission"}}"#
             ),
         );
-        enter(
+        c.enter(
             "2025-03-10T10:01:00Z",
             &format!(
                 r#"{{"type":"contact.record","register_no":"{p}","at":"2025-03-10T10:00:00Z","kind":"family_visit"}}"#
@@ -1547,20 +1572,21 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
         );
     }
     // P1's legal visit of 5 March is entered only on 20 March.
-    enter(
+    c.enter(
         "2025-03-20T09:00:00Z",
         r#"{"type":"contact.record","register_no":"P1","at":"2025-03-05T10:00:00Z","kind":"legal_visit"}"#,
     );
     // P2 is released on 15 March; P1 has a family visit on 25 March.
-    enter(
+    c.enter(
         "2025-03-15T12:01:00Z",
         r#"{"type":"release.record","register_no":"P2","at":"2025-03-15T12:00:00Z","reason":"bail","authority":"Court","reference":"R"}"#,
     );
-    enter(
+    c.enter(
         "2025-03-25T10:01:00Z",
         r#"{"type":"contact.record","register_no":"P1","at":"2025-03-25T10:00:00Z","kind":"family_visit"}"#,
     );
-    *clock.lock().unwrap() = "2025-03-31T12:00:00Z".parse().unwrap();
+    c.set_now("2025-03-31T12:00:00Z");
+    let store = &mut c.store;
     let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
     let of = |store: &Store, t: Option<Timestamp>, known_now: bool| {
         let filter = habeas_store::FindingsFilter {
@@ -1587,10 +1613,10 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
         f("no-legal-access", "P1", "2025-03-08T08:00:00Z"),
         f("no-legal-access", "P2", "2025-03-08T08:00:00Z"),
     ];
-    assert_eq!(of(&store, at("2025-03-12T12:00:00Z"), false), march12);
+    assert_eq!(of(store, at("2025-03-12T12:00:00Z"), false), march12);
     // With everything recorded since, the legal visit counts for P1 (and was entered late).
     assert_eq!(
-        of(&store, at("2025-03-12T12:00:00Z"), true),
+        of(store, at("2025-03-12T12:00:00Z"), true),
         vec![
             f("late-record", "P1", "2025-03-20T09:00:00Z"),
             f("no-legal-access", "P2", "2025-03-08T08:00:00Z")
@@ -1599,7 +1625,7 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     // 24 March: P1's latest family contact kept is of 25 March, not yet seen; the one of
     // 10 March is read instead, 14 days before (the limit is 10).
     assert_eq!(
-        of(&store, at("2025-03-24T12:00:00Z"), false),
+        of(store, at("2025-03-24T12:00:00Z"), false),
         vec![
             f("late-record", "P1", "2025-03-20T09:00:00Z"),
             f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
@@ -1607,14 +1633,14 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     );
     // Now: P1 had a visit on 25 March and legal access; P2 is no longer held.
     assert_eq!(
-        of(&store, None, false),
+        of(store, None, false),
         vec![f("late-record", "P1", "2025-03-20T09:00:00Z")]
     );
     // The projections are a cache of the log: after rebuild, the same findings.
     store.rebuild().unwrap();
-    assert_eq!(of(&store, at("2025-03-12T12:00:00Z"), false), march12);
+    assert_eq!(of(store, at("2025-03-12T12:00:00Z"), false), march12);
     assert_eq!(
-        of(&store, at("2025-03-24T12:00:00Z"), false),
+        of(store, at("2025-03-24T12:00:00Z"), false),
         vec![
             f("late-record", "P1", "2025-03-20T09:00:00Z"),
             f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
@@ -1625,46 +1651,22 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
 /// A roll count is compared with who the register had in the unit at the count's time, as
 /// known then: a release entered only later still counts as present.
 fn roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet(backend: Backend) {
-    use std::sync::{Arc, Mutex};
     let db = Db::new(backend);
-    let mut store = db.create_with("example.org/habeas/counts");
-    let clock = Arc::new(Mutex::new(
-        "2025-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
-    ));
-    let c = clock.clone();
-    store.set_clock(move || *c.lock().unwrap());
-    let mut enter = |recorded: &str, json: &str| {
-        *clock.lock().unwrap() = recorded.parse().unwrap();
-        let (outcomes, _) = store.submit_batch(&[sub(json)], false).unwrap();
-        assert!(outcomes[0].is_ok(), "{json}: {:?}", outcomes[0]);
-    };
-    for p in PLACES {
-        enter("2025-01-01T00:00:00Z", p);
-    }
+    let mut c = Clocked::new(&db, "example.org/habeas/counts");
     for p in ["P1", "P2"] {
-        enter(
-            "2025-03-01T08:01:00Z",
-            &format!(
-                r#"{{"type":"admission.record","register_no":"{p}","facility":"F2","at":"2025-03-01T08:00:00Z","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"male"}},"legal_basis":{{"kind":"court_order","authority":"Court","reference":"REF-{p}","issued_on":"2025-02-28","grounds":"g"}}}}"#
-            ),
-        );
-        enter(
-            "2025-03-01T09:01:00Z",
-            &format!(
-                r#"{{"type":"placement.record","register_no":"{p}","cell":"F2/U/C1","at":"2025-03-01T09:00:00Z"}}"#
-            ),
-        );
+        c.admit_to_f2_cell_1(p);
     }
     // The count of 15 March finds both; P2's release of 10 March is entered on 20 March.
-    enter(
+    c.enter(
         "2025-03-15T18:01:00Z",
         r#"{"type":"count.record","unit":"F2/U","at":"2025-03-15T18:00:00Z","counted":2}"#,
     );
-    enter(
+    c.enter(
         "2025-03-20T09:00:00Z",
         r#"{"type":"release.record","register_no":"P2","at":"2025-03-10T12:00:00Z","reason":"bail","authority":"Court","reference":"R"}"#,
     );
-    *clock.lock().unwrap() = "2025-03-31T12:00:00Z".parse().unwrap();
+    c.set_now("2025-03-31T12:00:00Z");
+    let store = &c.store;
     let discrepancies = |t: &str, known_now: bool| {
         let filter = habeas_store::FindingsFilter {
             known_now,
