@@ -411,29 +411,16 @@ impl AccessRecord {
 }
 
 impl Store {
-    /// Appends reads to the access log: inside the open transaction if there is one (so a
-    /// server's one writer adds the reads queued meanwhile to its next group, and they become
-    /// durable with it), else in a transaction of their own.
+    /// Appends reads to the access log, inside the transaction opened by [`Store::begin`]
+    /// (a server's one writer adds the reads queued meanwhile to its next group, so they
+    /// become durable with it).
     pub fn record_access(&mut self, records: &[AccessRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
+        if !self.in_transaction() {
+            return Err(StoreError::NoTransaction);
         }
-        if self.in_transaction() {
-            return records
-                .iter()
-                .try_for_each(|r| insert_access(&self.conn, r));
-        }
-        self.conn.begin_write()?;
-        match records
+        records
             .iter()
             .try_for_each(|r| insert_access(&self.conn, r))
-        {
-            Ok(()) => self.conn.execute_batch("COMMIT"),
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
     }
 }
 

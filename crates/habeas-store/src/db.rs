@@ -180,14 +180,6 @@ impl Conn {
         }
     }
 
-    /// A write transaction that does not touch the log (accounts, the access log).
-    pub(crate) fn begin_write(&self) -> Result<(), StoreError> {
-        match self {
-            Conn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            Conn::Pg(p) => p.batch("BEGIN"),
-        }
-    }
-
     /// A read transaction: every statement sees the same snapshot.
     pub(crate) fn begin_read(&self) -> Result<(), StoreError> {
         match self {

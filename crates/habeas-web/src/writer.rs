@@ -216,7 +216,7 @@ fn apply_group(store: &mut Store, group: Group) {
                 let _ = reply.send(answer);
             }
         }
-        Err(e) if jobs.len() <= 1 && group.access.is_empty() => {
+        Err(e) if jobs.len() == 1 && group.access.is_empty() => {
             let _ = store.rollback();
             if let Some(reply) = replies.into_iter().next() {
                 let _ = reply.send(Err(e.into()));
@@ -229,7 +229,10 @@ fn apply_group(store: &mut Store, group: Group) {
                 group.access.len()
             );
             let _ = store.rollback();
-            if let Err(e) = store.record_access(&group.access) {
+            if !group.access.is_empty()
+                && let Err(e) = transaction(store, &group.access, &[], &[])
+            {
+                let _ = store.rollback();
                 eprintln!(
                     "habeas serve: {} reads could not be written to the access log: {e}",
                     group.access.len()
