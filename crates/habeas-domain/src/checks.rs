@@ -312,6 +312,14 @@ pub const LIMITS: &[Limit] = &[
         default: 18.0,
         unit: "years",
     },
+    // Not a check's limit: how far back a reported time or date may lie before the time of
+    // recording (`decide` refuses earlier ones as typing errors). 120 years covers the oldest
+    // date of birth and any history a register imports.
+    Limit {
+        name: "records.max_years_back",
+        default: 120.0,
+        unit: "years",
+    },
 ];
 
 /// The limits in force: defaults overridden by settings.

@@ -345,18 +345,28 @@ vocabulary! {
     "settings.record" => SettingsRecord(SettingsRecord),
 }
 
-/// A command as submitted: the command and who submits it.
+/// A command as submitted: the command, who submits it, and the key of its source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
     pub actor: Option<Text>,
+    /// A unique key given by the source (DESIGN §4): a command whose `source_id` is in the
+    /// log is already recorded and is not applied again, so a retried request or a file
+    /// applied again after a crash records nothing twice.
+    pub source_id: Option<Text>,
     pub command: Command,
 }
 
 impl Submission {
     /// Parses one JSON command. Errors name the field (`person.date_of_birth`) and the rule.
+    /// Duplicate keys are refused (JSON would keep the last silently).
     pub fn from_json(line: &str) -> Result<Submission, Refusal> {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Refusal::malformed("", format!("not valid JSON: {e}")))?;
+        let value = crate::json::parse_unique(line).map_err(|e| {
+            if e.duplicate {
+                Refusal::malformed(e.path, e.message)
+            } else {
+                Refusal::malformed("", format!("not valid JSON: {e}"))
+            }
+        })?;
         Self::from_value(value)
     }
 
@@ -378,8 +388,16 @@ impl Submission {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(fields_into::<Text>(v).map_err(|r| r.in_field("actor"))?),
         };
+        let source_id = match map.remove("source_id") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(fields_into::<Text>(v).map_err(|r| r.in_field("source_id"))?),
+        };
         let command = Command::from_fields(&kind, serde_json::Value::Object(map))?;
-        Ok(Submission { actor, command })
+        Ok(Submission {
+            actor,
+            source_id,
+            command,
+        })
     }
 }
 

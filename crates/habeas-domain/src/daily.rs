@@ -7,9 +7,10 @@ use jiff::SignedDuration;
 
 use crate::checks::LIMITS;
 use crate::command::*;
-use crate::decide::{Context, describe_whereabouts, not_in_future, open_episode};
+use crate::decide::{Context, check_time, describe_whereabouts, open_episode};
 use crate::event::{Event, HealthRequestSeen, IncidentRecorded};
 use crate::ids::*;
+use crate::model::NotifyAbout;
 use crate::refusal::{Refusal, rules};
 use crate::state::*;
 
@@ -33,13 +34,70 @@ fn known_person<'s>(
         })
 }
 
-fn check_persons(state: &State, register_nos: &[RegisterNo], field: &str) -> Result<(), Refusal> {
+/// A person the register held at `at`: a fact of custody (a visit, an exam, an incident)
+/// dated before every admission of theirs or after its end contradicts the record. With
+/// `after_end`, a time after the end of an episode is accepted too (telling the family of a
+/// release, a transfer or a death happens after it).
+fn held_at<'s>(
+    state: &'s State,
+    register_no: &RegisterNo,
+    at: jiff::Timestamp,
+    after_end: bool,
+    field: &str,
+) -> Result<&'s Person, Refusal> {
+    let person = known_person(state, register_no, field)?;
+    let start = |e: &Episode| {
+        e.deprived
+            .as_ref()
+            .map_or(e.admitted_at, |d| d.at.min(e.admitted_at))
+    };
+    let held = person
+        .episodes
+        .iter()
+        .any(|e| start(e) <= at && (after_end || e.end.as_ref().is_none_or(|end| at <= end.at)));
+    if held {
+        return Ok(person);
+    }
+    // Name the episode the time falls after (or the first one, when it is before them all).
+    let record = match person.episodes.iter().rev().find(|e| start(e) <= at) {
+        Some(e) => match &e.end {
+            Some(end) => format!(
+                "custody episode {} of {register_no} ended at {} (event {})",
+                e.number, end.at, end.seq
+            ),
+            None => format!(
+                "{register_no} admitted {} (event {})",
+                e.admitted_at, e.admission_seq
+            ),
+        },
+        None => {
+            let first = &person.episodes[0];
+            format!(
+                "{register_no} first admitted {} (event {})",
+                first.admitted_at, first.admission_seq
+            )
+        }
+    };
+    Err(Refusal::new(
+        rules::OUTSIDE_CUSTODY,
+        "at",
+        format!("{at} is outside every custody episode of {register_no}: the register did not hold them then"),
+    )
+    .with_record(record))
+}
+
+fn check_persons(
+    state: &State,
+    register_nos: &[RegisterNo],
+    at: jiff::Timestamp,
+    field: &str,
+) -> Result<(), Refusal> {
     for (i, r) in register_nos.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if register_nos[..i].contains(r) {
             return Err(Refusal::malformed(field, format!("{r} is listed twice")));
         }
-        known_person(state, r, &field)?;
+        held_at(state, r, at, false, &field)?;
     }
     Ok(())
 }
@@ -49,8 +107,8 @@ pub(crate) fn exercise(
     c: &ExerciseRecord,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
-    not_in_future(c.until, ctx, "until")?;
+    check_time(c.at, ctx, "at")?;
+    check_time(c.until, ctx, "until")?;
     if c.until <= c.at {
         return Err(Refusal::malformed("until", "must be later than `at`"));
     }
@@ -84,7 +142,7 @@ pub(crate) fn exercise(
             format!("unit {unit} is not registered"),
         ));
     }
-    check_persons(state, &c.register_nos, "register_nos")?;
+    check_persons(state, &c.register_nos, c.at, "register_nos")?;
     Ok(vec![Event::ExerciseRecorded(c.clone())])
 }
 
@@ -93,8 +151,8 @@ pub(crate) fn contact(
     c: &ContactRecord,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
-    known_person(state, &c.register_no, "register_no")?;
+    check_time(c.at, ctx, "at")?;
+    held_at(state, &c.register_no, c.at, false, "register_no")?;
     Ok(vec![Event::ContactRecorded(c.clone())])
 }
 
@@ -103,8 +161,11 @@ pub(crate) fn notification(
     c: &NotificationRecord,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
-    known_person(state, &c.register_no, "register_no")?;
+    check_time(c.at, ctx, "at")?;
+    // Admission notices are given during custody; news of a release, a transfer out, a death
+    // or a serious illness may follow the end of the episode.
+    let after_end = !matches!(c.about, NotifyAbout::Admission);
+    held_at(state, &c.register_no, c.at, after_end, "register_no")?;
     Ok(vec![Event::NotificationRecorded(c.clone())])
 }
 
@@ -113,8 +174,8 @@ pub(crate) fn health_exam(
     c: &HealthExam,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
-    known_person(state, &c.register_no, "register_no")?;
+    check_time(c.at, ctx, "at")?;
+    held_at(state, &c.register_no, c.at, false, "register_no")?;
     Ok(vec![Event::HealthExamined(c.clone())])
 }
 
@@ -123,8 +184,8 @@ pub(crate) fn health_request(
     c: &HealthRequest,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
-    known_person(state, &c.register_no, "register_no")?;
+    check_time(c.at, ctx, "at")?;
+    held_at(state, &c.register_no, c.at, false, "register_no")?;
     if let Some(r) = state.health_requests.get(&c.request) {
         return Err(Refusal::new(
             rules::DUPLICATE,
@@ -144,7 +205,7 @@ pub(crate) fn health_seen(
     c: &HealthSeen,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     let r = state.health_requests.get(&c.request).ok_or_else(|| {
         Refusal::new(
             rules::UNKNOWN_REQUEST,
@@ -183,7 +244,7 @@ pub(crate) fn separation_start(
     c: &SeparationStart,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
     if let Some(sep) = episode.open_separation() {
         return Err(Refusal::new(
@@ -212,7 +273,7 @@ pub(crate) fn separation_end(
     c: &PersonAt,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
     let sep = episode.open_separation().ok_or_else(|| {
         Refusal::new(
@@ -237,7 +298,7 @@ pub(crate) fn incident(
     c: &IncidentRecord,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     if let Some(seq) = state.incidents.get(&c.incident) {
         return Err(Refusal::new(
             rules::DUPLICATE,
@@ -252,7 +313,7 @@ pub(crate) fn incident(
             "must name at least one person",
         ));
     }
-    check_persons(state, &c.register_nos, "register_nos")?;
+    check_persons(state, &c.register_nos, c.at, "register_nos")?;
     Ok(c.register_nos
         .iter()
         .map(|r| {
@@ -269,7 +330,7 @@ pub(crate) fn incident(
 }
 
 pub(crate) fn count(state: &State, c: &CountRecord, ctx: &Context) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     if !state.units.contains_key(&c.unit) {
         return Err(Refusal::new(
             rules::UNKNOWN_UNIT,
@@ -281,7 +342,7 @@ pub(crate) fn count(state: &State, c: &CountRecord, ctx: &Context) -> Result<Vec
 }
 
 pub(crate) fn settings(c: &SettingsRecord, ctx: &Context) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     if c.national_population == Some(0) {
         return Err(Refusal::malformed(
             "national_population",

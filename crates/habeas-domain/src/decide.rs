@@ -5,6 +5,7 @@
 //! (a) malformed input, (b) contradictions with the record, (c) authorizations the law forbids
 //! (a transfer order barred by a court order in force).
 
+use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::command::*;
@@ -20,12 +21,45 @@ use crate::state::*;
 pub struct Context {
     /// When the register records the command.
     pub recorded_at: Timestamp,
+    /// The earliest time a command may report (`records.max_years_back` before
+    /// `recorded_at`): set by `decide` from the settings in force.
+    earliest: Option<Timestamp>,
 }
+
+impl Context {
+    pub fn new(recorded_at: Timestamp) -> Context {
+        Context {
+            recorded_at,
+            earliest: None,
+        }
+    }
+
+    /// The context with the bounds the register's settings give.
+    fn bounded(&self, state: &State) -> Context {
+        let years = state
+            .settings
+            .as_ref()
+            .map(|s| crate::checks::Limits::new(s.limits.clone()))
+            .unwrap_or_default()
+            .get(MAX_YEARS_BACK);
+        // Whole days: a calendar span would need a time zone; 365.25 days a year is close
+        // enough for a plausibility bound.
+        let back = SignedDuration::from_secs((years.max(0.0) * 365.25 * 86_400.0) as i64);
+        Context {
+            recorded_at: self.recorded_at,
+            earliest: Some(self.recorded_at.checked_sub(back).unwrap_or(Timestamp::MIN)),
+        }
+    }
+}
+
+/// The setting bounding how far back a reported time or date may lie.
+pub const MAX_YEARS_BACK: &str = "records.max_years_back";
 
 /// How far ahead of the register's clock a reported time may be (clock skew between devices).
 pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Event>, Refusal> {
+    let ctx = &ctx.bounded(state);
     match command {
         Command::FacilityRegister(c) => {
             if let Some(f) = state.facilities.get(&c.facility) {
@@ -35,7 +69,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
                 return Err(Refusal::malformed(
                     "timezone",
                     format!(
-                        "`{}` is not an IANA time zone name (Area/City or UTC)",
+                        "`{}` is not a time zone of the IANA database (Area/City, as America/El_Salvador, or UTC)",
                         c.timezone
                     ),
                 ));
@@ -77,7 +111,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         }
         Command::AdmissionRecord(c) => decide_admission(state, c, ctx),
         Command::PlacementRecord(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(person, episode, &[Status::InCustody], "placement.record")?;
             not_before(episode, c.at)?;
@@ -102,20 +136,20 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             Ok(vec![Event::PlacementRecorded(c.clone())])
         }
         Command::LegalBasisRecord(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             open_episode(state, &c.register_no, "register_no")?;
-            check_legal_basis(&c.legal_basis, "legal_basis")?;
+            check_legal_basis(&c.legal_basis, ctx, "legal_basis")?;
             Ok(vec![Event::LegalBasisRecorded(c.clone())])
         }
         Command::AbsenceStart(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(person, episode, &[Status::InCustody], "absence.start")?;
             not_before(episode, c.at)?;
             Ok(vec![Event::AbsenceStarted(c.clone())])
         }
         Command::AbsenceEnd(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(person, episode, &[Status::Absent], "absence.end")?;
             not_before(episode, c.at)?;
@@ -123,7 +157,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         }
         Command::TransferOrder(c) => decide_transfer_order(state, c, ctx),
         Command::TransferDepart(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(
                 person,
@@ -167,7 +201,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             Ok(vec![Event::TransferDeparted(c.clone())])
         }
         Command::TransferArrive(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (person, episode) = open_episode(state, &c.register_no, "register_no")?;
             require_status(person, episode, &[Status::InTransit], "transfer.arrive")?;
             not_before(episode, c.at)?;
@@ -188,25 +222,25 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             Ok(vec![Event::TransferArrived(c.clone())])
         }
         Command::ReleaseRecord(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
             not_before(episode, c.at)?;
             Ok(vec![Event::ReleaseRecorded(c.clone())])
         }
         Command::DeathRecord(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
             not_before(episode, c.at)?;
             Ok(vec![Event::DeathRecorded(c.clone())])
         }
         Command::EscapeRecord(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let (_, episode) = open_episode(state, &c.register_no, "register_no")?;
             not_before(episode, c.at)?;
             Ok(vec![Event::EscapeRecorded(c.clone())])
         }
         Command::CourtOrderRecord(c) => {
-            not_in_future(c.issued_at, ctx, "issued_at")?;
+            check_time(c.issued_at, ctx, "issued_at")?;
             if let Some(o) = state.court_orders.get(&c.order) {
                 return Err(duplicate("court order", "order", &c.order, o.seq));
             }
@@ -226,7 +260,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             Ok(vec![Event::CourtOrderRecorded(c.clone())])
         }
         Command::CourtOrderLift(c) => {
-            not_in_future(c.at, ctx, "at")?;
+            check_time(c.at, ctx, "at")?;
             let order = state.court_orders.get(&c.order).ok_or_else(|| {
                 Refusal::new(
                     rules::UNKNOWN_ORDER,
@@ -270,6 +304,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
             if c.parties.is_empty() {
                 return Err(Refusal::malformed("parties", "must name the parties"));
             }
+            check_date(c.from, ctx, "from")?;
             if c.until < c.from {
                 return Err(Refusal::malformed("until", "must not be before `from`"));
             }
@@ -291,7 +326,7 @@ fn decide_admission(
     c: &AdmissionRecord,
     ctx: &Context,
 ) -> Result<Vec<Event>, Refusal> {
-    not_in_future(c.at, ctx, "at")?;
+    check_time(c.at, ctx, "at")?;
     facility(state, &c.facility, "facility")?;
     if let Some(d) = &c.deprived
         && d.at > c.at
@@ -302,7 +337,23 @@ fn decide_admission(
         ));
     }
     if let Some(b) = &c.legal_basis {
-        check_legal_basis(b, "legal_basis")?;
+        check_legal_basis(b, ctx, "legal_basis")?;
+    }
+    if let Some(d) = &c.deprived {
+        check_time(d.at, ctx, "deprived.at")?;
+    }
+    if let Some(dob) = c.person.as_ref().and_then(|p| p.date_of_birth) {
+        check_date(dob, ctx, "person.date_of_birth")?;
+        if dob > jiff::tz::Offset::UTC.to_datetime(c.at).date() {
+            return Err(Refusal::new(
+                rules::BORN_LATER,
+                "person.date_of_birth",
+                format!(
+                    "{dob} is after the admission ({}): a person is born before they are admitted",
+                    c.at
+                ),
+            ));
+        }
     }
     if let Some(a) = &c.agreement
         && !state.agreements.contains_key(a)
@@ -530,7 +581,9 @@ fn not_before(episode: &Episode, at: Timestamp) -> Result<(), Refusal> {
     Ok(())
 }
 
-pub(crate) fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
+/// A reported time must lie between the register's earliest plausible time and the time of
+/// recording (plus clock skew): `0001-01-01` or `2999-01-01` is a typing error, not a fact.
+pub(crate) fn check_time(at: Timestamp, ctx: &Context, field: &str) -> Result<(), Refusal> {
     if at
         > ctx
             .recorded_at
@@ -546,10 +599,39 @@ pub(crate) fn not_in_future(at: Timestamp, ctx: &Context, field: &str) -> Result
             ),
         ));
     }
+    if let Some(earliest) = ctx.earliest
+        && at < earliest
+    {
+        return Err(too_early(field, &at.to_string(), earliest));
+    }
     Ok(())
 }
 
-fn check_legal_basis(b: &LegalBasis, field: &str) -> Result<(), Refusal> {
+/// A reported date (of birth, of issue, of expiry) must not lie before the earliest plausible
+/// time; whether it may lie ahead depends on the field, so callers check that themselves.
+pub(crate) fn check_date(date: Date, ctx: &Context, field: &str) -> Result<(), Refusal> {
+    if let Some(earliest) = ctx.earliest
+        && date < jiff::tz::Offset::UTC.to_datetime(earliest).date()
+    {
+        return Err(too_early(field, &date.to_string(), earliest));
+    }
+    Ok(())
+}
+
+fn too_early(field: &str, value: &str, earliest: Timestamp) -> Refusal {
+    Refusal::new(
+        rules::TOO_EARLY,
+        field,
+        format!(
+            "{value} is before {earliest}, the earliest time this register accepts \
+             (setting `{MAX_YEARS_BACK}`: how many years before the time of recording a reported \
+             time may lie)"
+        ),
+    )
+}
+
+fn check_legal_basis(b: &LegalBasis, ctx: &Context, field: &str) -> Result<(), Refusal> {
+    check_date(b.issued_on, ctx, &format!("{field}.issued_on"))?;
     if let Some(exp) = b.expires_on
         && exp < b.issued_on
     {
@@ -571,14 +653,13 @@ fn same_person(a: &Identity, b: &Identity) -> bool {
             || a.date_of_birth == b.date_of_birth)
 }
 
+/// A name of the IANA time zone database bundled with the domain (not the machine's
+/// zoneinfo: the same register must give the same answer everywhere).
 fn is_timezone_name(s: &str) -> bool {
-    s == "UTC"
-        || (s.contains('/')
-            && s.split('/').all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_-+".contains(&b))
-            }))
+    static DB: std::sync::OnceLock<jiff::tz::TimeZoneDatabase> = std::sync::OnceLock::new();
+    DB.get_or_init(jiff::tz::TimeZoneDatabase::bundled)
+        .get(s)
+        .is_ok()
 }
 
 /// One line on where the record says the person is, for refusals.

@@ -239,6 +239,10 @@ pub struct Recorded {
     pub recorded_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Text>,
+    /// The submission's `source_id`, when it gave one: what makes a resubmission "already
+    /// recorded" (absent from records that had none, so their bytes are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<Text>,
     pub event: Event,
 }
 

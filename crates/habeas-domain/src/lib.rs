@@ -12,6 +12,7 @@ mod daily;
 pub mod decide;
 pub mod event;
 pub mod ids;
+pub mod json;
 pub mod model;
 pub mod refusal;
 pub mod state;

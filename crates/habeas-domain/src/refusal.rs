@@ -67,6 +67,12 @@ pub mod rules {
     pub const MALFORMED: &str = "malformed";
     /// An `at` later than the time of recording: a fact cannot be reported before it happens.
     pub const AT_IN_FUTURE: &str = "at-in-future";
+    /// A time or date before the earliest the register accepts (`records.max_years_back`).
+    pub const TOO_EARLY: &str = "too-early";
+    /// A fact about a person dated outside every custody episode of theirs.
+    pub const OUTSIDE_CUSTODY: &str = "outside-custody";
+    /// A date of birth later than the time it is reported at.
+    pub const BORN_LATER: &str = "born-after-admission";
     /// An `at` earlier than the person's last recorded movement.
     pub const OUT_OF_ORDER: &str = "out-of-order";
     /// The id is already taken by another record (facility, unit, cell, order, agreement…).

@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 const RECORDED_AT: &str = "2026-01-01T00:00:00Z";
 
 fn ctx() -> Context {
-    Context {
-        recorded_at: ts(RECORDED_AT),
-    }
+    Context::new(ts(RECORDED_AT))
 }
 
 fn ts(s: &str) -> Timestamp {
@@ -42,6 +40,7 @@ impl Register {
                 seq: self.seq,
                 recorded_at: ts(RECORDED_AT),
                 actor: submission.actor.clone(),
+                source_id: submission.source_id.clone(),
                 event: event.clone(),
             };
             self.seq += 1;
@@ -1087,6 +1086,7 @@ fn apply_returns_an_error_naming_the_seq_for_an_event_that_does_not_fit() {
         seq,
         recorded_at: ts(RECORDED_AT),
         actor: None,
+        source_id: None,
         event,
     };
     let placement = Event::PlacementRecorded(

@@ -84,13 +84,13 @@ impl Store {
             loop {
                 let mut n = 0;
                 let mut stmt = self.conn.prepare_cached(
-                    "SELECT seq, type, subject, at_us, recorded_at_us, record, salt, leaf
+                    "SELECT seq, type, subject, at_us, recorded_at_us, record, salt, leaf, source_id
                      FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
                 )?;
                 let mut rows = stmt.query(params![from_seq, CHUNK])?;
                 let mut ins = to.prepare_cached(
-                    "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf, source_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 while let Some(r) = rows.next()? {
                     let seq: i64 = r.get(0)?;
@@ -103,6 +103,7 @@ impl Store {
                         r.get::<_, String>(5)?,
                         r.get::<_, Vec<u8>>(6)?,
                         r.get::<_, Vec<u8>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
                     ])?;
                     from_seq = seq + 1;
                     n += 1;

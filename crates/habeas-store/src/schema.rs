@@ -1,7 +1,7 @@
 //! The SQLite schema: the log (append-only by trigger) and the current-state tables.
 
 /// Bumped on every change to the schema; `open` refuses a register of another version.
-pub const SCHEMA_VERSION: &str = "4";
+pub const SCHEMA_VERSION: &str = "5";
 /// Written in `meta.format`: tells a habeas register from any other SQLite file.
 pub const FORMAT: &str = "habeas-register";
 
@@ -21,9 +21,13 @@ CREATE TABLE events (
     recorded_at_us INTEGER NOT NULL,
     record         TEXT    NOT NULL,
     salt           BLOB    NOT NULL,
-    leaf           BLOB    NOT NULL
+    leaf           BLOB    NOT NULL,
+    -- The submission's source_id (also inside `record`): a command whose key is here is
+    -- already recorded. Every event of one command carries it.
+    source_id      TEXT
 );
 CREATE INDEX events_subject ON events(subject) WHERE subject IS NOT NULL;
+CREATE INDEX events_source ON events(source_id) WHERE source_id IS NOT NULL;
 
 -- Movements by kind and time, for the statistics' monthly series (stats.rs); daily-life
 -- events stay out of it.

@@ -20,6 +20,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: MIGRATION_2,
     },
+    Migration {
+        version: 3,
+        sql: MIGRATION_3,
+    },
 ];
 
 /// Migrations after which the current-state tables must be rebuilt from the log (they add a
@@ -32,7 +36,7 @@ pub fn latest() -> u32 {
 }
 
 /// `latest()` as text, for messages.
-pub const LATEST_NAME: &str = "2";
+pub const LATEST_NAME: &str = "3";
 
 /// The table of applied migrations (created before the first one).
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -273,4 +277,12 @@ CREATE TABLE episode_facts (
     notifications  TEXT   NOT NULL DEFAULT '[]',
     PRIMARY KEY (register_no, episode)
 );
+"#;
+
+/// SQLite's schema 5.
+const MIGRATION_3: &str = r#"
+-- The submission's source_id (also inside `record`): a command whose key is here is already
+-- recorded. Records written before this migration carry none, so the column needs no filling.
+ALTER TABLE events ADD COLUMN source_id TEXT;
+CREATE INDEX events_source ON events(source_id) WHERE source_id IS NOT NULL;
 "#;

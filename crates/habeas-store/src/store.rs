@@ -702,8 +702,13 @@ impl Store {
         for register_no in submission.command.register_nos() {
             self.ensure_person(register_no)?;
         }
+        if let Some(source) = &submission.source_id
+            && let Some(seqs) = self.already_recorded(source)?
+        {
+            return Ok(Ok(seqs));
+        }
         let recorded_at = (self.clock)();
-        let ctx = Context { recorded_at };
+        let ctx = Context::new(recorded_at);
         let events = match decide(&self.state, &submission.command, &ctx) {
             Ok(events) => events,
             Err(refusal) => return Ok(Err(refusal)),
@@ -714,6 +719,7 @@ impl Store {
                 seq: self.frontier.size(),
                 recorded_at,
                 actor: submission.actor.clone(),
+                source_id: submission.source_id.clone(),
                 event,
             };
             if let Err(e) = self.append(&recorded) {
@@ -725,6 +731,20 @@ impl Store {
         Ok(Ok(seqs))
     }
 
+    /// The events recorded for a submission's `source_id`, if any: such a submission is
+    /// already recorded, and [`Store::submit`] answers with these instead of applying it again.
+    pub fn already_recorded(&self, source_id: &Text) -> Result<Option<Vec<u64>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE source_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([source_id.as_str()])?;
+        let mut seqs = Vec::new();
+        while let Some(row) = rows.next()? {
+            seqs.push(u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0));
+        }
+        Ok((!seqs.is_empty()).then_some(seqs))
+    }
+
     /// Writes one event to the log and folds it into the state.
     fn append(&mut self, recorded: &Recorded) -> Result<(), StoreError> {
         let record = recorded.canonical_json();
@@ -733,8 +753,8 @@ impl Store {
         let seq = to_i64(recorded.seq);
         self.conn
             .prepare_cached(
-                "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO events (seq, type, subject, at_us, recorded_at_us, record, salt, leaf, source_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 seq,
@@ -745,6 +765,7 @@ impl Store {
                 record,
                 &salt[..],
                 leaf,
+                recorded.source_id.as_ref().map(Text::as_str),
             ])?;
         // Apply before touching the frontier: if the state rejects the event, nothing of it
         // reaches the tree (the caller rolls the transaction back).

@@ -218,6 +218,7 @@ conformance!(
     statistics_findings_and_views_agree_with_sqlite,
     findings_at_a_past_date_use_only_what_was_known_then,
     roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet,
+    a_source_id_already_in_the_log_is_not_recorded_again,
 );
 
 use accounts::*;
@@ -1193,10 +1194,10 @@ fn postgres_migrations_are_recorded_and_newer_schemas_refused() {
     drop(db.create());
     assert_eq!(
         db.texts("SELECT version FROM schema_migrations ORDER BY version"),
-        ["1", "2"]
+        ["1", "2", "3"]
     );
     drop(db.open());
-    assert_eq!(db.texts("SELECT count(*) FROM schema_migrations"), ["2"]);
+    assert_eq!(db.texts("SELECT count(*) FROM schema_migrations"), ["3"]);
     let err = Store::create_at(&db.location, &db.dir.path().join("k2"), "example.org/x")
         .err()
         .unwrap();
@@ -1704,14 +1705,15 @@ fn postgres_migration_2_fills_the_new_projections_of_an_existing_register() {
         "DROP TABLE held_persons; DROP TABLE episode_facts;
          DROP INDEX events_movements, events_agreement_admissions, events_recorded, stays_span, stays_unit;
          CREATE INDEX stays_unit ON stays(unit, until_us) WHERE unit IS NOT NULL;
-         DELETE FROM schema_migrations WHERE version = 2",
+         DROP INDEX events_source; ALTER TABLE events DROP COLUMN source_id;
+         DELETE FROM schema_migrations WHERE version IN (2, 3)",
     )
     .unwrap();
     let mut store = db.open();
     store.set_clock(|| "2025-03-25T00:01:00Z".parse().unwrap());
     assert_eq!(
         db.texts("SELECT version FROM schema_migrations ORDER BY version"),
-        ["1", "2"]
+        ["1", "2", "3"]
     );
     assert!(
         db.texts("SELECT value FROM meta WHERE key = 'rebuild_needed'")
@@ -1721,4 +1723,47 @@ fn postgres_migration_2_fills_the_new_projections_of_an_existing_register() {
     let answers = stats_answers(&store);
     assert_eq!(answers[..3], expected[..3]);
     assert_eq!(answers[4..], expected[4..]);
+}
+
+/// DESIGN §4: a command whose `source_id` is in the log is "already recorded": it is answered
+/// with the events it gave the first time and records nothing, on both backends, after a
+/// rebuild and in a copy on the other backend.
+fn a_source_id_already_in_the_log_is_not_recorded_again(backend: Backend) {
+    let db = Db::new(backend);
+    let mut store = small_register(&db);
+    let visit = sub(
+        r#"{"type":"contact.record","source_id":"visits/0001","register_no":"P1","at":"2025-02-02T00:00:00Z","kind":"family_visit"}"#,
+    );
+    let (first, _) = store
+        .submit_batch(std::slice::from_ref(&visit), false)
+        .unwrap();
+    let seqs = first[0].clone().unwrap();
+    let size = store.log_size();
+    let source = habeas_domain::Text::parse("visits/0001").unwrap();
+    assert_eq!(store.already_recorded(&source).unwrap(), Some(seqs.clone()));
+    // The same key with other content is still the same submission.
+    let again = sub(
+        r#"{"type":"contact.record","source_id":"visits/0001","register_no":"P1","at":"2025-02-03T00:00:00Z","kind":"call"}"#,
+    );
+    let (second, checkpoint) = store.submit_batch(std::slice::from_ref(&again), false).unwrap();
+    assert_eq!(second[0].clone().unwrap(), seqs);
+    assert!(checkpoint.is_none(), "nothing new to sign");
+    assert_eq!(store.log_size(), size);
+    assert!(
+        store.leaf(seqs[0]).is_ok(),
+        "the record keeps its source_id and verifies"
+    );
+    assert!(store.verify(None).unwrap().ok());
+    store.rebuild().unwrap();
+    assert_eq!(store.already_recorded(&source).unwrap(), Some(seqs.clone()));
+    let other = match backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    };
+    let target = Db::new(other);
+    let mut copy = store.copy_to(&target.location, &target.key).unwrap();
+    assert_eq!(copy.already_recorded(&source).unwrap(), Some(seqs));
+    let (third, _) = copy.submit_batch(&[again], false).unwrap();
+    assert!(third[0].is_ok());
+    assert_eq!(copy.log_size(), size);
 }

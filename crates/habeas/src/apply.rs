@@ -6,8 +6,10 @@ use anyhow::Context as _;
 use habeas_domain::{Refusal, Submission, Text};
 use habeas_store::Store;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::Fail;
+use crate::render::terminal_safe;
 
 /// The longest line accepted: a command is small; a huge line is a mistake, not a command.
 const MAX_LINE: usize = 1 << 20;
@@ -95,18 +97,26 @@ fn read_batches(
     let mut batch: Batch = Vec::with_capacity(batch_size);
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let too_long = match read_line_bounded(&mut reader, &mut buf, MAX_LINE) {
+            Ok(None) => break,
+            Ok(Some(too_long)) => too_long,
             Err(e) => {
                 let e = anyhow::Error::new(e)
                     .context(format!("cannot read {file} after line {line_no}"));
                 let _ = tx.send(Err(e));
                 return;
             }
-        }
+        };
         line_no += 1;
-        if let Some(parsed) = parse_line(&buf) {
+        let parsed = if too_long {
+            Some(Err(Refusal::malformed(
+                "",
+                format!("the line is longer than {MAX_LINE} bytes"),
+            )))
+        } else {
+            parse_line(&buf)
+        };
+        if let Some(parsed) = parsed {
             batch.push((
                 line_no,
                 parsed.map(|mut submission| {
@@ -126,6 +136,47 @@ fn read_batches(
     }
     if !batch.is_empty() {
         let _ = tx.send(Ok(batch));
+    }
+}
+
+/// Reads one line (up to and without caring for its `\n`) into `buf`, keeping at most
+/// `max + 1` bytes of it: a longer line is read to its end but not kept, so memory stays
+/// bounded whatever the input. `None` at the end of the input; `Some(true)` for a line over
+/// `max` bytes.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    let mut read_any = false;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read_any.then_some(too_long));
+        }
+        read_any = true;
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let used = chunk.len();
+        if !too_long {
+            if buf.len() + used > max + 1 {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        reader.consume(used);
+        if done {
+            return Ok(Some(too_long));
+        }
     }
 }
 
@@ -150,7 +201,26 @@ fn parse_line(raw: &[u8]) -> Option<Result<Submission, Refusal>> {
     if text.is_empty() {
         return None;
     }
-    Some(Submission::from_json(text))
+    Some(Submission::from_json(text).map(|mut s| {
+        if s.source_id.is_none() {
+            s.source_id = Some(line_source_id(text));
+        }
+        s
+    }))
+}
+
+/// The source key of a line that names none: `line:` and the SHA-256 of its text. The same
+/// line applied again (the file re-run after a crash, or applied twice) is the same fact, so
+/// the register answers "already recorded" instead of recording it twice.
+pub(crate) fn line_source_id(text: &str) -> Text {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut id = String::with_capacity(5 + 64);
+    id.push_str("line:");
+    for b in digest.iter() {
+        id.push_str(&format!("{b:02x}"));
+    }
+    // 69 ASCII characters without control characters: always a valid Text.
+    Text::parse(&id).unwrap_or_else(|_| unreachable!("a hex digest is valid text"))
 }
 
 /// Runs the pending lines. Outside `--atomic`, each batch is its own transaction, committed
@@ -171,6 +241,7 @@ fn flush(
     }
     let mut applied = 0;
     let mut events = 0;
+    let mut already = 0;
     for (line, parsed) in batch.iter() {
         let submission = match parsed {
             Ok(s) => s,
@@ -179,6 +250,14 @@ fn flush(
                 continue;
             }
         };
+        // A line the register already holds (this file applied before, up to a crash) is
+        // skipped, not recorded twice.
+        if let Some(source) = &submission.source_id
+            && store.already_recorded(source)?.is_some()
+        {
+            already += 1;
+            continue;
+        }
         let outcome = match store.submit(submission) {
             Ok(o) => o,
             Err(e) => {
@@ -199,16 +278,23 @@ fn flush(
     }
     summary.applied += applied;
     summary.events += events;
+    summary.already_recorded += already;
     let first = batch.first().map_or(0, |b| b.0);
     let last = batch.last().map_or(0, |b| b.0);
     batch.clear();
     if !atomic {
         let checkpoint = store.commit()?;
         summary.checkpoint = checkpoint.as_ref().map(|c| c.size).or(summary.checkpoint);
+        // Said as soon as it is on disk, so that whoever watches a long import knows how far
+        // it got; after a crash, running the same command again skips what was recorded.
+        eprintln!(
+            "committed lines {first}-{last}: {applied} applied ({events} events), {already} already recorded; the log holds {} events",
+            store.log_size()
+        );
         if json {
             let line = json!({"committed": {
                 "first_line": first, "last_line": last, "applied": applied, "events": events,
-                "log_size": store.log_size(),
+                "already_recorded": already, "log_size": store.log_size(),
             }});
             writeln!(out, "{line}")?;
             out.flush()?;
@@ -221,6 +307,7 @@ fn flush(
 struct Summary {
     applied: usize,
     events: usize,
+    already_recorded: usize,
     refused: usize,
     refusals: Vec<serde_json::Value>,
     rolled_back: bool,
@@ -231,7 +318,10 @@ struct Summary {
 impl Summary {
     fn refuse(&mut self, line: usize, refusal: &Refusal) {
         self.refused += 1;
-        eprintln!("line {line}: refused: {refusal}");
+        eprintln!(
+            "line {line}: refused: {}",
+            terminal_safe(&refusal.to_string())
+        );
         if self.refusals.len() < 1000 {
             self.refusals
                 .push(json!({"line": line, "refusal": refusal}));
@@ -241,7 +331,8 @@ impl Summary {
     fn print(&self, out: &mut impl Write, json: bool) -> std::io::Result<()> {
         if json {
             let v = json!({"summary": {
-                "applied": self.applied, "events": self.events, "refused": self.refused,
+                "applied": self.applied, "events": self.events,
+                "already_recorded": self.already_recorded, "refused": self.refused,
                 "rolled_back": self.rolled_back, "log_size": self.log_size,
                 "checkpoint_size": self.checkpoint, "refusals": self.refusals,
             }});
@@ -255,9 +346,10 @@ impl Summary {
         } else {
             writeln!(
                 out,
-                "applied {} commands ({} events), refused {}; the log holds {} events{}",
+                "applied {} commands ({} events), {} already recorded, refused {}; the log holds {} events{}",
                 self.applied,
                 self.events,
+                self.already_recorded,
                 self.refused,
                 self.log_size,
                 self.checkpoint

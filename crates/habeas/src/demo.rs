@@ -193,7 +193,8 @@ fn build(
     Ok(summary)
 }
 
-fn remove_register_files(db: &Path) -> std::io::Result<()> {
+/// Removes a SQLite register file with its WAL and shared-memory files, where they exist.
+pub(crate) fn remove_register_files(db: &Path) -> std::io::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);

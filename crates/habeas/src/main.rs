@@ -332,7 +332,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::from(code);
             }
-            eprintln!("habeas: {e:#}");
+            eprintln!("habeas: {}", render::terminal_safe(&format!("{e:#}")));
             ExitCode::from(code)
         }
     }
@@ -415,38 +415,79 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => {
             let mut store = open(&cli.db, cli.key.as_deref())?;
             let actor = actor.or_else(|| std::env::var("USER").ok().map(|u| format!("cli:{u}")));
-            if bulk {
-                if store.log_size() > 0 {
-                    return Err(Fail(
-                        2,
-                        anyhow::anyhow!(
-                            "--bulk loads a new, empty register only; this one holds {} events",
-                            store.log_size()
-                        ),
-                    ));
-                }
+            if !bulk {
+                return apply::run(
+                    &mut store,
+                    &file,
+                    atomic,
+                    batch_size as usize,
+                    actor,
+                    json,
+                    &mut out,
+                );
+            }
+            if store.log_size() > 0 {
+                return Err(Fail(
+                    2,
+                    anyhow::anyhow!(
+                        "--bulk loads a new, empty register only; this one holds {} events",
+                        store.log_size()
+                    ),
+                ));
+            }
+            let apply_bulk = |store: &mut Store, out: &mut std::io::StdoutLock| {
                 store.begin_bulk_load()?;
-            }
-            let code = apply::run(
-                &mut store,
-                &file,
-                atomic,
-                batch_size as usize,
-                actor,
-                json,
-                &mut out,
-            )
-            .inspect_err(|_| {
-                if bulk {
-                    eprintln!(
-                        "habeas: the bulk load did not finish: this register cannot be used; create it again"
-                    );
-                }
-            })?;
-            if bulk {
+                let code = apply::run(
+                    store,
+                    &file,
+                    false,
+                    batch_size as usize,
+                    actor.clone(),
+                    json,
+                    out,
+                )?;
                 store.finish_bulk_load()?;
+                Ok::<u8, Fail>(code)
+            };
+            match store.location().clone() {
+                // SQLite: the load goes into a copy of the empty register, renamed over it
+                // only once finished; a failed or killed load leaves the register as `init`
+                // made it, so the same command can simply be run again.
+                DbLocation::Sqlite(path) => {
+                    let key = store.key_file().to_owned();
+                    drop(store);
+                    let building = path.with_extension("bulk-building");
+                    demo::remove_register_files(&building)?;
+                    std::fs::copy(&path, &building).with_context(|| {
+                        format!("cannot copy {} to {}", path.display(), building.display())
+                    })?;
+                    let mut copy = Store::open_at(&DbLocation::Sqlite(building.clone()), &key)?;
+                    let code = apply_bulk(&mut copy, &mut out).inspect_err(|_| {
+                        eprintln!(
+                            "habeas: the bulk load did not finish; {} is unchanged (still empty): \
+                             correct the input and run the same command again",
+                            path.display()
+                        );
+                    })?;
+                    drop(copy);
+                    std::fs::rename(&building, &path).with_context(|| {
+                        format!("cannot rename {} to {}", building.display(), path.display())
+                    })?;
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+                    }
+                    Ok(code)
+                }
+                // PostgreSQL keeps its journal during a bulk load: what was committed stays,
+                // and the persons' rows are written at the end.
+                DbLocation::Postgres(_) => apply_bulk(&mut store, &mut out).inspect_err(|_| {
+                    eprintln!(
+                        "habeas: the bulk load did not finish: run `habeas rebuild`, then \
+                         `habeas apply FILE` (without --bulk) to finish; lines already recorded \
+                         are skipped"
+                    );
+                }),
             }
-            Ok(code)
         }
         Cmd::Where { register_no, json } => {
             let store = open(&cli.db, cli.key.as_deref())?;

@@ -8,6 +8,22 @@ use habeas_domain::{EndKind, Whereabouts};
 use habeas_store::{PersonFile, Population, VerifyReport};
 use serde::Serialize;
 
+/// Text from input made safe for a terminal: control characters (escape sequences, carriage
+/// returns, bells) and the bidirectional overrides that reorder what is shown are written as
+/// `\u{…}`, so a refusal that quotes a hostile line cannot rewrite the screen.
+pub(crate) fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && c != '\n') || bidi {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub(crate) fn json(out: &mut impl Write, v: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, v)?;
     writeln!(out)

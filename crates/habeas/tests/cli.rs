@@ -182,7 +182,8 @@ fn refused_lines_name_line_field_rule_and_record_and_change_nothing() {
         let o = habeas(&db, &args);
         assert_eq!(o.status.code(), Some(1));
         let err = stderr(&o);
-        let lines: Vec<&str> = err.lines().collect();
+        // Refusals, one line each; beside them, each committed batch is reported.
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("line ")).collect();
         assert_eq!(lines.len(), 6, "{err}");
         assert!(
             lines[0].starts_with("line 1: refused: field `register_nos[0]`"),
@@ -495,9 +496,12 @@ fn a_kill_mid_apply_loses_no_committed_batch_and_leaves_the_log_verifiable() {
     let file = dir.path().join("big.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
     writeln!(f, r#"{{"type":"facility.register","facility":"BIG","name":"Big","authority":"A","timezone":"UTC","official_capacity":1000000}}"#).unwrap();
-    const N: usize = 200_000;
+    // Line 2k admits K{k}; line 2k+1 records a family visit of theirs: a daily-life fact,
+    // which nothing but its source key keeps from being recorded twice.
+    const N: usize = 100_000;
     for i in 1..=N {
         writeln!(f, r#"{{"type":"admission.record","register_no":"K{i:07}","facility":"BIG","at":"2025-01-01T00:00:00Z","legal_status":"remand"}}"#).unwrap();
+        writeln!(f, r#"{{"type":"contact.record","register_no":"K{i:07}","at":"2025-01-02T00:00:00Z","kind":"family_visit"}}"#).unwrap();
     }
     drop(f);
     const BATCH: usize = 250;
@@ -553,36 +557,42 @@ fn a_kill_mid_apply_loses_no_committed_batch_and_leaves_the_log_verifiable() {
         .query_row("SELECT max(register_no) FROM persons", [], |r| r.get(0))
         .unwrap();
     let persons = persons as u64;
-    // Line 1 is the facility; line k+1 admits K{k}.
+    let events = events as u64;
+    // Every line is one event: the register holds lines 1..=events, whole batches only.
     assert!(
-        persons + 1 >= reported_last_line,
-        "a reported batch is missing: {persons} persons, reported up to line {reported_last_line}"
+        events >= reported_last_line,
+        "a reported batch is missing: {events} events, reported up to line {reported_last_line}"
     );
+    assert_eq!(events % BATCH as u64, 0, "whole batches only");
+    assert_eq!(persons, events / 2, "the admissions of that prefix");
     assert_eq!(
         max,
         format!("K{persons:07}"),
         "the register holds exactly a prefix of the file"
     );
-    assert_eq!(
-        events as u64,
-        persons + 1,
-        "nothing but the applied commands"
-    );
-    assert_eq!((persons + 1) % BATCH as u64, 0, "whole batches only");
-    // The register goes on from where it stopped.
-    let o = habeas(
+    // The same command again resumes: the lines already recorded are skipped, not refused
+    // and not recorded twice.
+    let o = ok(habeas(
         &db,
-        &["apply", "--batch-size", "5000", file.to_str().unwrap()],
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the lines already applied are refused as duplicates"
-    );
+        &[
+            "apply",
+            "--batch-size",
+            "5000",
+            "--json",
+            file.to_str().unwrap(),
+        ],
+    ));
+    let summary: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["already_recorded"], events);
+    assert_eq!(summary["summary"]["refused"], 0);
     let total: i64 = conn
         .query_row("SELECT count(*) FROM persons", [], |r| r.get(0))
         .unwrap();
     assert_eq!(total as usize, N);
+    let events: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(events as usize, 2 * N + 1, "every line recorded once");
     ok(habeas(&db, &["verify"]));
 }
 
@@ -1023,4 +1033,241 @@ fn copy_moves_a_register_to_postgresql_and_back_byte_for_byte() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("signing key"), "{}", stderr(&o));
+}
+
+/// Feeds `input` to `habeas apply -` on `db`.
+fn apply_stdin(db: &Path, input: &[u8], extra: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "apply"])
+        .args(extra)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from a thread: a large input must not fill the pipe while nobody reads.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    o
+}
+
+/// Hardening (#15, item 7): what an auditor typed that the register used to accept. Each line
+/// is refused naming its field and rule, and nothing of it is recorded.
+#[test]
+fn implausible_input_is_refused_naming_the_field_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    let before = stdout(&ok(habeas(&db, &["log", "checkpoint"])));
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"{"type":"contact.record","register_no":"SYN-000002","at":"2025-05-01T10:00:00Z","kind":"call","kind":"family_visit"}"#,
+            "duplicate key `kind`: an object names each field once",
+            "malformed",
+        ),
+        (
+            r#"{"type":"admission.record","register_no":"SYN-000020","facility":"CTRO","at":"2025-05-01T10:00:00Z","legal_status":"remand","person":{"given_names":"A","family_names":"B","sex":"male","sex":"female"}}"#,
+            "field `person`: duplicate key `sex`",
+            "malformed",
+        ),
+        (
+            r#"{"type":"facility.register","facility":"MARS","name":"M","authority":"A","timezone":"Mars/Olympus","official_capacity":10}"#,
+            "field `timezone`",
+            "malformed",
+        ),
+        (
+            r#"{"type":"admission.record","register_no":"SYN-000021","facility":"CTRO","at":"2025-05-01T10:00:00Z","legal_status":"remand","person":{"given_names":"A","family_names":"B","sex":"male","date_of_birth":"2999-01-01"}}"#,
+            "field `person.date_of_birth`",
+            "born-after-admission",
+        ),
+        (
+            r#"{"type":"admission.record","register_no":"SYN-000022","facility":"CTRO","at":"0001-01-01T00:00:00Z","legal_status":"remand"}"#,
+            "field `at`",
+            "too-early",
+        ),
+        (
+            r#"{"type":"contact.record","register_no":"SYN-000002","at":"0000-01-01T00:00:00Z","kind":"call"}"#,
+            "field `at`",
+            "too-early",
+        ),
+        (
+            r#"{"type":"count.record","unit":"CTRO/P1","at":"0000-01-01T00:00:00Z","counted":1}"#,
+            "field `at`",
+            "too-early",
+        ),
+        // SYN-000001 was released on 2025-09-12.
+        (
+            r#"{"type":"contact.record","register_no":"SYN-000001","at":"2025-10-01T10:00:00Z","kind":"family_visit"}"#,
+            "field `at`",
+            "outside-custody",
+        ),
+    ];
+    for (line, field, rule) in cases {
+        let o = apply_stdin(&db, format!("{line}\n").as_bytes(), &[]);
+        assert_eq!(o.status.code(), Some(1), "{line}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("line 1: refused: {field}"))
+                && err.contains(&format!("[{rule}]")),
+            "{line}: {err}"
+        );
+    }
+    assert_eq!(
+        stdout(&ok(habeas(&db, &["log", "checkpoint"]))),
+        before,
+        "nothing was recorded"
+    );
+    // The bound is a setting: a register that imports older history widens it.
+    ok(apply_stdin(
+        &db,
+        br#"{"type":"settings.record","at":"2025-05-01T00:00:00Z","limits":{"records.max_years_back":3000}}
+{"type":"count.record","unit":"CTRO/P1","at":"0001-01-01T00:00:00Z","counted":0}
+"#,
+        &[],
+    ));
+}
+
+/// Hardening (#15, item 8): a refusal quotes what the line said, but an escape sequence in it
+/// never reaches the terminal raw; a line over the limit is refused without being held whole.
+#[test]
+fn refusals_escape_control_characters_and_huge_lines_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    // JSON escapes become real ESC and BEL characters in the parsed type name, which the
+    // refusal quotes.
+    let o = apply_stdin(&db, b"{\"type\":\"\\u001b[2J\\u0007x\"}\n", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !o.stderr.iter().any(|&b| b == 0x1b || b == 0x07),
+        "raw control characters on stderr: {:?}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("\\u{001b}[2J\\u{0007}x"),
+        "{}",
+        stderr(&o)
+    );
+
+    // 3 MiB on one line, then a good line: the first is refused, the second applied.
+    let mut input = Vec::with_capacity(3 << 20);
+    input.extend_from_slice(b"{\"type\":\"");
+    input.resize(3 << 20, b'a');
+    input.extend_from_slice(b"\"}\n");
+    input.extend_from_slice(
+        br#"{"type":"contact.record","register_no":"SYN-000002","at":"2025-05-01T10:00:00Z","kind":"call"}"#,
+    );
+    input.push(b'\n');
+    let o = apply_stdin(&db, &input, &["--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 1: refused: the line is longer than 1048576 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let summary: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["applied"], 1);
+}
+
+/// Hardening (#15, item 6): a file applied again records none of its lines twice — daily-life
+/// lines included, which nothing else would refuse — and says how many it skipped.
+#[test]
+fn applying_a_file_again_records_no_line_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    let events = |db: &Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = events(&db);
+    let o = ok(habeas(
+        &db,
+        &[
+            "apply",
+            "--json",
+            example("walkthrough.jsonl").to_str().unwrap(),
+        ],
+    ));
+    let summary: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["applied"], 0);
+    assert_eq!(summary["summary"]["refused"], 0);
+    assert_eq!(summary["summary"]["already_recorded"], 27);
+    assert!(
+        stderr(&o).contains("committed lines 1-27: 0 applied (0 events), 27 already recorded"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(events(&db), before);
+    // A command that names its own source_id is recorded once, whatever else it says.
+    let line = br#"{"type":"contact.record","source_id":"visits-book/2025/0412","register_no":"SYN-000002","at":"2025-05-01T10:00:00Z","kind":"family_visit"}
+{"type":"contact.record","source_id":"visits-book/2025/0412","register_no":"SYN-000002","at":"2025-05-01T10:00:00Z","kind":"call"}
+"#;
+    let o = ok(apply_stdin(&db, line, &["--json"]));
+    let summary: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["applied"], 1);
+    assert_eq!(summary["summary"]["already_recorded"], 1);
+    assert_eq!(events(&db), before + 1);
+    ok(habeas(&db, &["verify"]));
+}
+
+/// Hardening (#15, item 6): a bulk import that fails, or is killed, leaves the register as
+/// `init` made it, so the same command can be run again.
+#[test]
+fn a_failed_or_killed_bulk_import_can_be_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bulk.db");
+    ok(habeas(&db, &["init", "--origin", ORIGIN]));
+    // Reading a directory fails after the load has begun.
+    let o = habeas(&db, &["apply", "--bulk", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run the same command again"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&ok(habeas(&db, &["verify", "--json"])));
+    assert_eq!(v["events"], 0);
+
+    // Killed in the middle of a large import.
+    let file = dir.path().join("big.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    writeln!(f, r#"{{"type":"facility.register","facility":"BIG","name":"Big","authority":"A","timezone":"UTC","official_capacity":1000000}}"#).unwrap();
+    const N: usize = 100_000;
+    for i in 1..=N {
+        writeln!(f, r#"{{"type":"admission.record","register_no":"K{i:07}","facility":"BIG","at":"2025-01-01T00:00:00Z","legal_status":"remand"}}"#).unwrap();
+    }
+    drop(f);
+    let mut child = Command::new(BIN)
+        .args(["--db", db.to_str().unwrap(), "apply", "--bulk", "--json"])
+        .args(["--batch-size", "500", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("committed"), "{line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let v = json(&ok(habeas(&db, &["verify", "--json"])));
+    assert_eq!(v["events"], 0, "the register is still the empty one");
+
+    let o = ok(habeas(&db, &["apply", "--bulk", file.to_str().unwrap()]));
+    assert!(
+        stdout(&o).contains(&format!("applied {} commands", N + 1)),
+        "{}",
+        stdout(&o)
+    );
+    ok(habeas(&db, &["verify"]));
+    assert!(
+        !dir.path().join("bulk.bulk-building").exists(),
+        "no file is left behind"
+    );
 }

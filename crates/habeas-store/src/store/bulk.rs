@@ -26,6 +26,8 @@ use habeas_domain::RegisterNo;
 /// rebuild on the national demo register and cost less during the load).
 const KEPT_DURING_BULK_LOAD: &[&str] = &[
     "events_subject",
+    // Looked up for every command that has a source_id (`apply` gives each line one).
+    "events_source",
     "events_recorded",
     "events_late",
     "events_movements",
