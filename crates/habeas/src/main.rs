@@ -47,7 +47,9 @@ enum Cmd {
         #[arg(long)]
         origin: String,
     },
-    /// Apply JSON lines of commands from FILE (or - for standard input).
+    /// Apply JSON lines of commands from FILE (or - for standard input). Lines the register
+    /// already holds (same source_id, or the same text) are skipped: after a crash, run the
+    /// same command again to resume.
     Apply {
         file: String,
         /// All or nothing: one refused line leaves the register unchanged.
@@ -62,8 +64,8 @@ enum Cmd {
         /// Print one JSON object per committed batch and a JSON summary.
         #[arg(long)]
         json: bool,
-        /// Load a new, empty register in bulk (an import): several times faster, but if it
-        /// fails the register cannot be used and must be created again.
+        /// Load a new, empty register in bulk (an import): several times faster. On SQLite a
+        /// failed or killed load leaves the empty register as it was: run it again.
         #[arg(long, conflicts_with = "atomic")]
         bulk: bool,
     },
