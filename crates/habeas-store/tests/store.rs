@@ -1745,7 +1745,9 @@ fn a_source_id_already_in_the_log_is_not_recorded_again(backend: Backend) {
     let again = sub(
         r#"{"type":"contact.record","source_id":"visits/0001","register_no":"P1","at":"2025-02-03T00:00:00Z","kind":"call"}"#,
     );
-    let (second, checkpoint) = store.submit_batch(std::slice::from_ref(&again), false).unwrap();
+    let (second, checkpoint) = store
+        .submit_batch(std::slice::from_ref(&again), false)
+        .unwrap();
     assert_eq!(second[0].clone().unwrap(), seqs);
     assert!(checkpoint.is_none(), "nothing new to sign");
     assert_eq!(store.log_size(), size);

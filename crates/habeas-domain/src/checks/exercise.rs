@@ -1,0 +1,154 @@
+//! `no-outdoor-exercise` (SMR 23(1)): minutes outdoors per day, counted from the day after
+//! admission.
+
+use super::*;
+
+/// Minutes outdoors per person per UTC day, from the sessions that cover them, for the days
+/// of the look-back window.
+pub(super) fn exercise_check(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons, out);
+}
+
+/// The first half of the held persons' exercise check, and the second: the largest group of
+/// checks, split so that both halves run side by side.
+pub(super) fn exercise_check_first_half(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons[..s.persons.len() / 2], out);
+}
+
+pub(super) fn exercise_check_second_half(s: &Snapshot, out: &mut Vec<Finding>) {
+    exercise_check_of(s, &s.persons[s.persons.len() / 2..], out);
+}
+
+/// `no-outdoor-exercise` for `persons` (of the snapshot), in their order.
+pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut Vec<Finding>) {
+    let t = s.at;
+    let min = s.limits.get("no-outdoor-exercise.min_minutes");
+    let lookback = s.limits.get("no-outdoor-exercise.lookback_days").max(1.0) as i64;
+    let today = utc_date(t);
+    let Ok(last_day) = today.yesterday() else {
+        return;
+    };
+    // A look-back beyond the calendar reaches its first day (and must not panic).
+    let first_day = jiff::Span::new()
+        .try_days(lookback)
+        .and_then(|span| today.checked_sub(span))
+        .unwrap_or(Date::MIN);
+    // Sessions by the place they cover.
+    let mut by_unit: HashMap<&UnitPath, Vec<&ExerciseSession>> = HashMap::new();
+    let mut by_cell: HashMap<&CellPath, Vec<&ExerciseSession>> = HashMap::new();
+    let mut by_person: HashMap<&RegisterNo, Vec<&ExerciseSession>> = HashMap::new();
+    // Each session's minutes per UTC day, computed once for everyone it covers.
+    let mut per_day: HashMap<u64, Vec<(Date, f64)>> = HashMap::new();
+    for x in s.exercise.iter().filter(|x| x.outdoors) {
+        let mut split = Vec::new();
+        let mut day = utc_date(x.at);
+        while day <= utc_date(x.until) {
+            let lo = x.at.max(day_start(day));
+            let hi = x.until.min(day_start(day.tomorrow().unwrap_or(day)));
+            if hi > lo {
+                split.push((day, hi.duration_since(lo).as_secs_f64() / 60.0));
+            }
+            match day.tomorrow() {
+                Ok(d) => day = d,
+                Err(_) => break,
+            }
+        }
+        per_day.insert(x.seq, split);
+    }
+    for x in s.exercise.iter().filter(|x| x.outdoors) {
+        if let Some(u) = &x.unit {
+            by_unit.entry(u).or_default().push(x);
+        }
+        for c in &x.cells {
+            by_cell.entry(c).or_default().push(x);
+        }
+        for r in &x.register_nos {
+            by_person.entry(r).or_default().push(x);
+        }
+    }
+    for pf in persons {
+        let Some((e, stay)) = current(pf) else {
+            continue;
+        };
+        if stay.status == Status::InTransit {
+            continue;
+        }
+        // Days counted: full days after the admission day, inside the window.
+        let Ok(first_counted) = utc_date(e.admitted_at).tomorrow() else {
+            continue;
+        };
+        let start = first_counted.max(first_day);
+        if start > last_day {
+            continue;
+        }
+        // The sessions that may cover this person: by name, and by every cell and unit of
+        // their stays in the window.
+        let mut candidates: Vec<&ExerciseSession> = Vec::new();
+        if let Some(v) = by_person.get(&pf.person.register_no) {
+            candidates.extend(v);
+        }
+        let window_start = day_start(start);
+        for st in e
+            .stays
+            .iter()
+            .filter(|st| st.until.is_none_or(|u| u > window_start))
+        {
+            if let Some(cell) = &st.cell {
+                if let Some(v) = by_cell.get(cell) {
+                    candidates.extend(v);
+                }
+                if let Some(v) = by_unit.get(&cell.unit_path()) {
+                    candidates.extend(v);
+                }
+            }
+        }
+        candidates.sort_by_key(|x| x.seq);
+        candidates.dedup_by_key(|x| x.seq);
+        // Minutes per day, counting a session only if the person was there when it began.
+        let mut minutes: BTreeMap<Date, f64> = BTreeMap::new();
+        let mut evidence: BTreeMap<Date, Vec<u64>> = BTreeMap::new();
+        for x in candidates {
+            let covered = x.register_nos.contains(&pf.person.register_no)
+                || e.stay_at(x.at).is_some_and(|st| {
+                    st.status == Status::InCustody
+                        && st.cell.as_ref().is_some_and(|c| {
+                            x.unit
+                                .as_ref()
+                                .is_some_and(|u| u.facility == c.facility && u.unit == c.unit)
+                                || x.cells.contains(c)
+                        })
+                });
+            if !covered {
+                continue;
+            }
+            for &(day, m) in per_day.get(&x.seq).map_or(&[][..], Vec::as_slice) {
+                *minutes.entry(day).or_default() += m;
+                evidence.entry(day).or_default().push(x.seq);
+            }
+        }
+        let short = |d: Date| minutes.get(&d).copied().unwrap_or(0.0) < min;
+        if !short(last_day) {
+            continue;
+        }
+        // The streak of short days ending yesterday.
+        let mut first_short = last_day;
+        while first_short > start {
+            match first_short.yesterday() {
+                Ok(prev) if short(prev) => first_short = prev,
+                _ => break,
+            }
+        }
+        let got = minutes.get(&last_day).copied().unwrap_or(0.0);
+        out.push(person_finding(
+            "no-outdoor-exercise",
+            &pf.person,
+            stay.facility.as_ref(),
+            day_start(first_short),
+            format!(
+                "{} had {:.0} minutes outdoors on {last_day} (minimum {min}); every day since {first_short} was short",
+                pf.person.register_no, got
+            ),
+            evidence.get(&last_day).cloned().unwrap_or_default(),
+        ));
+    }
+}
