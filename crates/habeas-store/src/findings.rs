@@ -675,9 +675,11 @@ impl Store {
         Ok(())
     }
 
-    /// Events recorded in the window later than the limit after they happened. A limit of an
-    /// hour or more reads only the events more than an hour late (a partial index); a shorter
-    /// one reads every event recorded in the window.
+    /// Events recorded later than the limit after they happened, whose finding is open at T:
+    /// already late at T (the event's time plus the limit has passed) and recorded in the
+    /// window before T or after it (known now, a record still missing at T was late then).
+    /// A limit of an hour or more reads only the events more than an hour late (a partial
+    /// index); a shorter one reads every event recorded in that span.
     fn late_records(&self, s: &mut Snapshot, (t, k): (i64, i64)) -> Result<(), StoreError> {
         let window = (s.limits.get("late-record.window_days") * 86_400e6) as i64;
         let limit = (s.limits.get("late-record.hours") * 3_600e6).max(0.0) as i64;
@@ -691,7 +693,12 @@ impl Store {
              AND at_us <= ?3 AND recorded_at_us - at_us > ?4"
         };
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params![k.saturating_sub(window), k, t, limit])?;
+        let mut rows = stmt.query(params![
+            t.saturating_sub(window),
+            k,
+            t.saturating_sub(limit),
+            limit
+        ])?;
         while let Some(row) = rows.next()? {
             let subject: Option<String> = row.get(2)?;
             s.late_records.push(LateRecord {

@@ -578,11 +578,10 @@ fn the_checks_example_triggers_every_check_exactly_once(backend: Backend) {
         .filter(|c| *c != "log-integrity")
         .collect();
     assert_eq!(got.iter().map(|(c, _)| *c).collect::<Vec<_>>(), ids);
-    assert!(
-        findings
-            .iter()
-            .all(|f| !f.evidence.is_empty() || f.check == "no-outdoor-exercise")
-    );
+    // Every finding names the log entries that show it (#16).
+    for f in &findings {
+        assert!(!f.evidence.is_empty(), "no evidence: {f:?}");
+    }
     let f = &findings[8];
     assert_eq!(
         f.detail,

@@ -829,6 +829,16 @@ fn generate_builds_a_register_in_bulk_that_verifies_and_is_never_overwritten() {
         stderr(&again)
     );
     assert_eq!(stdout(&ok(habeas(&db, &["log", "checkpoint"]))), checkpoint);
+    // Every finding on a generated register names the log entries that show it (#16).
+    let findings = json(&ok(habeas(&db, &["findings", "--json"])));
+    let findings = findings.as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        assert!(
+            f["evidence"].as_array().is_some_and(|e| !e.is_empty()),
+            "no evidence: {f}"
+        );
+    }
 }
 
 /// `apply --bulk` loads a new register to the same state as `apply` (every file identical),

@@ -107,6 +107,8 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
         // Minutes per day, counting a session only if the person was there when it began.
         let mut minutes: BTreeMap<Date, f64> = BTreeMap::new();
         let mut evidence: BTreeMap<Date, Vec<u64>> = BTreeMap::new();
+        // The latest session outdoors that reached the person, whatever its day.
+        let mut last_reached: Option<(Timestamp, u64)> = None;
         for x in candidates {
             let covered = x.register_nos.contains(&pf.person.register_no)
                 || e.stay_at(x.at).is_some_and(|st| {
@@ -120,6 +122,9 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
                 });
             if !covered {
                 continue;
+            }
+            if x.at <= t && last_reached.is_none_or(|(at, _)| x.at > at) {
+                last_reached = Some((x.at, x.seq));
             }
             for &(day, m) in per_day.get(&x.seq).map_or(&[][..], Vec::as_slice) {
                 *minutes.entry(day).or_default() += m;
@@ -139,6 +144,17 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
             }
         }
         let got = minutes.get(&last_day).copied().unwrap_or(0.0);
+        // Evidence: the entry that put the person where the short days began (their admission
+        // or the movement to that place), the latest session that reached them, and the
+        // sessions of the last day.
+        let mut shown = vec![
+            e.stay_at(day_start(first_short))
+                .map_or(e.admission_seq, |st| st.seq),
+        ];
+        shown.extend(last_reached.map(|(_, seq)| seq));
+        shown.extend(evidence.get(&last_day).into_iter().flatten());
+        shown.sort_unstable();
+        shown.dedup();
         out.push(person_finding(
             "no-outdoor-exercise",
             &pf.person,
@@ -148,7 +164,7 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
                 "{} had {:.0} minutes outdoors on {last_day} (minimum {min}); every day since {first_short} was short",
                 pf.person.register_no, got
             ),
-            evidence.get(&last_day).cloned().unwrap_or_default(),
+            shown,
         ));
     }
 }

@@ -18,7 +18,11 @@ pub(super) fn record_checks(s: &Snapshot, out: &mut Vec<Finding>) {
     let late = s.limits.hours("late-record.hours");
     for r in &s.late_records {
         let delay = r.recorded_at.duration_since(r.at);
-        if delay > late {
+        // The record became late when the limit ran out after the event, not when it was
+        // finally entered: a finding never starts after the time it is evaluated at, and at
+        // T a record still missing past its limit is already late (CED 17(3), 22(b)).
+        let late_since = add(r.at, late);
+        if delay > late && late_since <= s.at {
             out.push(Finding {
                 check: "late-record",
                 severity: info("late-record"),
@@ -36,7 +40,7 @@ pub(super) fn record_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                     .as_ref()
                     .and_then(|subject| held_facility.get(subject))
                     .map(|f| f.to_string()),
-                since: r.recorded_at,
+                since: late_since,
                 detail: format!(
                     "{} (event {}) happened at {} and was recorded at {}, {} hours later",
                     r.kind,

@@ -527,10 +527,27 @@ fn late_record() {
             .map(|f| (f.subject_kind, f.subject.as_str(), f.since))
             .collect::<Vec<_>>(),
         vec![
-            (SubjectKind::Person, "SYN-2", ts("2025-12-31T08:01:00Z")),
-            (SubjectKind::Event, "12", ts("2025-12-31T09:00:00Z")),
+            // Late from the moment the 24 hours ran out, not from when it was entered.
+            (SubjectKind::Person, "SYN-2", ts("2025-12-31T08:00:00Z")),
+            (SubjectKind::Event, "12", ts("2025-12-31T08:00:00Z")),
         ]
     );
+    // Evaluated at a time before it was entered (the register as known now about that
+    // time): late since the limit ran out, and not yet late before that.
+    let entered_later = Snapshot {
+        at: ts("2026-01-02T00:00:00Z"),
+        late_records: vec![late(13, Some("SYN-3"), hours(24 * 10))],
+        ..Snapshot::default()
+    };
+    let g = only(&entered_later, "late-record");
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].since, ts("2025-12-31T08:00:00Z"));
+    assert!(g[0].since <= entered_later.at);
+    let too_soon = Snapshot {
+        at: ts("2025-12-31T07:00:00Z"),
+        ..entered_later
+    };
+    assert!(only(&too_soon, "late-record").is_empty());
     assert_eq!(
         f[0].detail,
         "admission.recorded (event 11) happened at 2025-12-30T08:00:00Z and was recorded at 2025-12-31T08:01:00Z, 24 hours later"
@@ -894,7 +911,12 @@ fn no_outdoor_exercise() {
         f[0].detail,
         "SYN-1 had 59 minutes outdoors on 2025-12-31 (minimum 60); every day since 2025-12-31 was short"
     );
-    assert_eq!(f[0].evidence, vec![2]);
+    // The entry that placed SYN-1 where the short days began, and the session of the last day.
+    assert_eq!(f[0].evidence.len(), 2, "{:?}", f[0].evidence);
+    assert!(f[0].evidence.contains(&2));
+    // SYN-5 never went outdoors: the evidence is the entry that starts the count, never empty.
+    assert_eq!(f[1].evidence.len(), 1, "{:?}", f[1].evidence);
+    assert!(!f[1].evidence.contains(&7), "an indoor session is no evidence");
 
     // A day later, with no session on 2026-01-01: SYN-7's streak begins the day after the
     // admission day.
