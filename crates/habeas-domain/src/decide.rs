@@ -653,13 +653,9 @@ fn same_person(a: &Identity, b: &Identity) -> bool {
             || a.date_of_birth == b.date_of_birth)
 }
 
-/// A name of the IANA time zone database bundled with the domain (not the machine's
-/// zoneinfo: the same register must give the same answer everywhere).
+/// A name of the IANA time zone database bundled with habeas.
 fn is_timezone_name(s: &str) -> bool {
-    static DB: std::sync::OnceLock<jiff::tz::TimeZoneDatabase> = std::sync::OnceLock::new();
-    DB.get_or_init(jiff::tz::TimeZoneDatabase::bundled)
-        .get(s)
-        .is_ok()
+    crate::zones::zone(s).is_some()
 }
 
 /// One line on where the record says the person is, for refusals.

@@ -16,6 +16,7 @@ pub mod json;
 pub mod model;
 pub mod refusal;
 pub mod state;
+pub mod zones;
 
 pub use apply::{ApplyError, apply};
 pub use command::{Command, Submission};

@@ -1,7 +1,10 @@
 //! `no-outdoor-exercise` (SMR 23(1)): minutes outdoors per day, counted from the day after
 //! admission.
 
+use jiff::tz::TimeZone;
+
 use super::*;
+use crate::zones::{day_start, local_date};
 
 /// Minutes outdoors per person per UTC day, from the sessions that cover them, for the days
 /// of the look-back window.
@@ -24,37 +27,23 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
     let t = s.at;
     let min = s.limits.get("no-outdoor-exercise.min_minutes");
     let lookback = s.limits.get("no-outdoor-exercise.lookback_days").max(1.0) as i64;
-    let today = utc_date(t);
-    let Ok(last_day) = today.yesterday() else {
-        return;
-    };
-    // A look-back beyond the calendar reaches its first day (and must not panic).
-    let first_day = jiff::Span::new()
-        .try_days(lookback)
-        .and_then(|span| today.checked_sub(span))
-        .unwrap_or(Date::MIN);
+    // Days are the facility's own (its IANA time zone); a facility whose zone is not in the
+    // bundled database (a register older than that rule) counts in UTC.
+    let zones: HashMap<&FacilityCode, TimeZone> = s
+        .facilities
+        .iter()
+        .map(|f| {
+            let tz = crate::zones::zone(f.timezone.as_str()).unwrap_or(TimeZone::UTC);
+            (&f.facility, tz)
+        })
+        .collect();
+    let utc = TimeZone::UTC;
     // Sessions by the place they cover.
     let mut by_unit: HashMap<&UnitPath, Vec<&ExerciseSession>> = HashMap::new();
     let mut by_cell: HashMap<&CellPath, Vec<&ExerciseSession>> = HashMap::new();
     let mut by_person: HashMap<&RegisterNo, Vec<&ExerciseSession>> = HashMap::new();
-    // Each session's minutes per UTC day, computed once for everyone it covers.
-    let mut per_day: HashMap<u64, Vec<(Date, f64)>> = HashMap::new();
-    for x in s.exercise.iter().filter(|x| x.outdoors) {
-        let mut split = Vec::new();
-        let mut day = utc_date(x.at);
-        while day <= utc_date(x.until) {
-            let lo = x.at.max(day_start(day));
-            let hi = x.until.min(day_start(day.tomorrow().unwrap_or(day)));
-            if hi > lo {
-                split.push((day, hi.duration_since(lo).as_secs_f64() / 60.0));
-            }
-            match day.tomorrow() {
-                Ok(d) => day = d,
-                Err(_) => break,
-            }
-        }
-        per_day.insert(x.seq, split);
-    }
+    // Each session's minutes per local day of a facility, computed once for everyone there.
+    let mut per_day: HashMap<(u64, Option<&FacilityCode>), DayMinutes> = HashMap::new();
     for x in s.exercise.iter().filter(|x| x.outdoors) {
         if let Some(u) = &x.unit {
             by_unit.entry(u).or_default().push(x);
@@ -73,8 +62,19 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
         if stay.status == Status::InTransit {
             continue;
         }
+        let facility = stay.facility.as_ref().or(Some(&e.facility));
+        let tz = facility.and_then(|f| zones.get(f)).unwrap_or(&utc);
+        let today = local_date(t, tz);
+        let Ok(last_day) = today.yesterday() else {
+            continue;
+        };
+        // A look-back beyond the calendar reaches its first day (and must not panic).
+        let first_day = jiff::Span::new()
+            .try_days(lookback)
+            .and_then(|span| today.checked_sub(span))
+            .unwrap_or(Date::MIN);
         // Days counted: full days after the admission day, inside the window.
-        let Ok(first_counted) = utc_date(e.admitted_at).tomorrow() else {
+        let Ok(first_counted) = local_date(e.admitted_at, tz).tomorrow() else {
             continue;
         };
         let start = first_counted.max(first_day);
@@ -87,7 +87,7 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
         if let Some(v) = by_person.get(&pf.person.register_no) {
             candidates.extend(v);
         }
-        let window_start = day_start(start);
+        let window_start = day_start(start, tz);
         for st in e
             .stays
             .iter()
@@ -126,7 +126,10 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
             if x.at <= t && last_reached.is_none_or(|(at, _)| x.at > at) {
                 last_reached = Some((x.at, x.seq));
             }
-            for &(day, m) in per_day.get(&x.seq).map_or(&[][..], Vec::as_slice) {
+            let split = per_day
+                .entry((x.seq, facility))
+                .or_insert_with(|| minutes_per_day(x, tz));
+            for &(day, m) in split.iter() {
                 *minutes.entry(day).or_default() += m;
                 evidence.entry(day).or_default().push(x.seq);
             }
@@ -148,7 +151,7 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
         // or the movement to that place), the latest session that reached them, and the
         // sessions of the last day.
         let mut shown = vec![
-            e.stay_at(day_start(first_short))
+            e.stay_at(day_start(first_short, tz))
                 .map_or(e.admission_seq, |st| st.seq),
         ];
         shown.extend(last_reached.map(|(_, seq)| seq));
@@ -159,7 +162,7 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
             "no-outdoor-exercise",
             &pf.person,
             stay.facility.as_ref(),
-            day_start(first_short),
+            day_start(first_short, tz),
             format!(
                 "{} had {:.0} minutes outdoors on {last_day} (minimum {min}); every day since {first_short} was short",
                 pf.person.register_no, got
@@ -167,4 +170,26 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
             shown,
         ));
     }
+}
+
+/// Minutes outdoors on each local day.
+type DayMinutes = Vec<(Date, f64)>;
+
+/// A session's minutes on each local day of `tz` it touches.
+fn minutes_per_day(x: &ExerciseSession, tz: &TimeZone) -> DayMinutes {
+    let mut split = Vec::new();
+    let mut day = local_date(x.at, tz);
+    while day <= local_date(x.until, tz) {
+        let next = day.tomorrow().unwrap_or(day);
+        let lo = x.at.max(day_start(day, tz));
+        let hi = x.until.min(day_start(next, tz));
+        if hi > lo {
+            split.push((day, hi.duration_since(lo).as_secs_f64() / 60.0));
+        }
+        if next == day {
+            break;
+        }
+        day = next;
+    }
+    split
 }

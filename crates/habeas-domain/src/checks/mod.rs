@@ -2,7 +2,9 @@
 //! it was known at a time `T`. The store builds the snapshot with the queries each check
 //! needs (and only the window each check needs); the rules live here.
 //!
-//! Days are UTC days: a facility's own time zone is not applied yet.
+//! Calendar days are the facility's own (`crate::zones`, its IANA time zone from the bundled
+//! database): `no-outdoor-exercise` counts minutes per local day. Limits in hours or days
+//! (24 h notices, 30 days without contact) are durations and need no calendar.
 
 use std::collections::{BTreeMap, HashMap};
 

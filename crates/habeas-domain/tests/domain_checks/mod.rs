@@ -902,9 +902,10 @@ fn no_outdoor_exercise() {
         f.iter()
             .map(|f| (f.subject.as_str(), f.since))
             .collect::<Vec<_>>(),
+        // Days begin at midnight in the facility (America/El_Salvador, UTC−6).
         vec![
-            ("SYN-1", ts("2025-12-31T00:00:00Z")),
-            ("SYN-5", ts("2025-12-30T00:00:00Z")),
+            ("SYN-1", ts("2025-12-31T06:00:00Z")),
+            ("SYN-5", ts("2025-12-30T06:00:00Z")),
         ]
     );
     assert_eq!(
@@ -916,7 +917,10 @@ fn no_outdoor_exercise() {
     assert!(f[0].evidence.contains(&2));
     // SYN-5 never went outdoors: the evidence is the entry that starts the count, never empty.
     assert_eq!(f[1].evidence.len(), 1, "{:?}", f[1].evidence);
-    assert!(!f[1].evidence.contains(&7), "an indoor session is no evidence");
+    assert!(
+        !f[1].evidence.contains(&7),
+        "an indoor session is no evidence"
+    );
 
     // A day later, with no session on 2026-01-01: SYN-7's streak begins the day after the
     // admission day.
@@ -925,7 +929,38 @@ fn no_outdoor_exercise() {
         .into_iter()
         .filter(|(no, _)| no == "SYN-7")
         .collect();
-    assert_eq!(syn7, vec![("SYN-7".to_owned(), ts("2026-01-01T00:00:00Z"))]);
+    assert_eq!(syn7, vec![("SYN-7".to_owned(), ts("2026-01-01T06:00:00Z"))]);
+}
+
+/// #16: an outdoor hour from 19:00 to 20:00 in America/El_Salvador (01:00–02:00 UTC the next
+/// day) counts for the facility's day, not the next UTC day.
+#[test]
+fn no_outdoor_exercise_counts_the_facilitys_own_days() {
+    let mut reg = Register::with_places();
+    // Admitted at 08:00 local on 30 December: the 31st is the first day counted.
+    admit_into(&mut reg, "SYN-1", "SYN-A/P1/C001", "2025-12-30T14:00:00Z");
+    // 19:00–20:00 local on 31 December.
+    let mut s = snapshot(&reg, ts("2026-01-01T18:00:00Z"));
+    s.exercise = vec![session(
+        "2026-01-01T01:00:00Z",
+        60,
+        &["SYN-A/P1/C001"],
+        None,
+        &[],
+        1,
+    )];
+    // At noon local on 1 January, the 31st had its hour.
+    assert!(only(&s, "no-outdoor-exercise").is_empty());
+    // Counted in UTC, that hour falls on 1 January and the 31st had none: the same register
+    // in a UTC facility is short.
+    for f in reg.state.facilities.values_mut() {
+        f.timezone = habeas_domain::Text::parse("UTC").unwrap();
+    }
+    let s = Snapshot {
+        facilities: reg.state.facilities.values().cloned().collect(),
+        ..s
+    };
+    assert_eq!(found(&s, "no-outdoor-exercise").len(), 1);
 }
 
 // --- contact and health ---------------------------------------------------------------------
