@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use habeas_domain::authz::{Action, CommandClass, in_scope};
+use habeas_domain::authz::{Action, CommandClass};
 use habeas_domain::{RegisterNo, Submission, Text};
 use habeas_store::FindingsFilter;
 use jiff::Timestamp;
@@ -128,30 +128,6 @@ async fn commands(
     })))
 }
 
-/// Whether a facility (by code) is inside a user's scope; an empty scope covers all.
-pub(crate) fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
-    scope.is_empty() || facility.is_some_and(|f| scope.iter().any(|s| s.as_str() == f))
-}
-
-/// A facility-scoped user reads only the files of persons held (or last held) in their
-/// facilities.
-pub(crate) fn check_person_scope(
-    store: &habeas_store::Store,
-    scope: &[habeas_domain::FacilityCode],
-    r: &RegisterNo,
-) -> Result<(), ApiError> {
-    if scope.is_empty() {
-        return Ok(());
-    }
-    match store.person_facility(r)? {
-        Some(f) if in_scope(scope, Some(&f)) => Ok(()),
-        Some(_) => Err(ApiError::forbidden(
-            "this person is held outside the facilities this user is limited to",
-        )),
-        None => Err(ApiError::not_found(format!("{r} is not in the register"))),
-    }
-}
-
 fn unprocessable(refusals: Vec<Value>) -> ApiError {
     ApiError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -180,7 +156,7 @@ pub(crate) async fn read_person_file(
     let access = state.access.clone();
     state
         .read_current(move |store| {
-            check_person_scope(store, &scope, &r)?;
+            crate::scope::check_person(store, &scope, &r)?;
             access.record(&name, Some(&r), "person file");
             let file = store
                 .person_file(&r)?
@@ -245,7 +221,7 @@ async fn whereabouts(
     let access = state.access.clone();
     let w = state
         .read(move |store| {
-            check_person_scope(store, &scope, &r)?;
+            crate::scope::check_person(store, &scope, &r)?;
             access.record(&name, Some(&r), "whereabouts");
             store
                 .whereabouts(&r)?
@@ -272,15 +248,11 @@ async fn population(
     require(&user, Action::ReadPopulation)?;
     let at = at(&q.at)?;
     let scope = user.facilities.clone();
-    let mut p = state
+    let p = state
         .read_current(move |store| Ok(store.population(at)?))
         .await?;
     // A facility-scoped user sees their facilities only.
-    if !scope.is_empty() {
-        p.facilities.retain(|f| scoped(&scope, Some(&f.facility)));
-        p.total = p.facilities.iter().map(|f| f.held).sum();
-        p.in_transit = 0;
-    }
+    let p = crate::scope::population(p, &scope);
     Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
 }
 
@@ -326,7 +298,7 @@ async fn findings(
         known_now: false,
     };
     let scope = user.facilities.clone();
-    let mut f = state
+    let f = state
         .with_reader(move |store| {
             // `findings` takes its own snapshot; the state it reads beside it is caught up
             // with the log just before.
@@ -335,7 +307,7 @@ async fn findings(
         })
         .await?;
     // A facility-scoped user sees the findings of their facilities only.
-    f.retain(|x| scoped(&scope, x.facility.as_deref()));
+    let f = crate::scope::findings(f, &scope);
     Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
 }
 
@@ -360,10 +332,13 @@ async fn search(
     }
     let name = user.name.clone();
     let access = state.access.clone();
+    let scope = user.facilities.clone();
     let hits = state
         .read(move |store| {
             access.record(&name, None, &format!("search `{text}`"));
-            Ok(store.search_persons(&text, 50)?)
+            // Only persons of the user's facilities (the same rule as the pages).
+            let hits = store.search_persons(&text, crate::scope::read_limit(&scope, 50))?;
+            crate::scope::persons(store, &scope, hits, 50)
         })
         .await?;
     Ok(Json(
@@ -391,8 +366,13 @@ async fn access_log(
     let limit = q.limit.unwrap_or(100).min(10_000);
     // Reads recorded so far are shown.
     state.access_log_written().await?;
+    let scope = user.facilities.clone();
     let entries = state
-        .read(move |store| Ok(store.access_log(limit)?))
+        .read(move |store| {
+            // A scoped user sees the reads of files of persons in their facilities only.
+            let entries = store.access_log(crate::scope::read_limit(&scope, limit))?;
+            crate::scope::access_entries(store, &scope, entries, limit)
+        })
         .await?;
     Ok(Json(
         serde_json::to_value(&entries).map_err(ApiError::internal)?,

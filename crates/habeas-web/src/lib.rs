@@ -19,6 +19,7 @@ mod error;
 pub mod html;
 mod locate;
 mod readers;
+mod scope;
 pub mod session;
 mod transparency;
 mod writer;

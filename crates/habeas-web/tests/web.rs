@@ -30,6 +30,7 @@ const PASSWORD: &str = "correct horse battery";
 /// fact), placed, examined, some released; one cell already at its single bed.
 struct Register {
     state: AppState,
+    path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -170,7 +171,8 @@ fn history(now: Timestamp) -> Vec<(Timestamp, Value)> {
 
 fn register() -> Register {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(&dir.path().join("web.db"), "example.org/habeas/web").unwrap();
+    let path = dir.path().join("web.db");
+    let mut store = Store::create(&path, "example.org/habeas/web").unwrap();
     // History is recorded a few minutes after it happens; afterwards the clock is real time.
     let sim = Arc::new(AtomicI64::new(0));
     let clock = sim.clone();
@@ -199,11 +201,17 @@ fn register() -> Register {
             Role::Registrar,
             vec![FacilityCode::parse("SUR").unwrap()],
         ),
+        (
+            "sur.monitor",
+            Role::Monitor,
+            vec![FacilityCode::parse("SUR").unwrap()],
+        ),
     ] {
         store.add_user(name, role, &scope, Some(PASSWORD)).unwrap();
     }
     Register {
         state: AppState::new(store).unwrap(),
+        path,
         _dir: dir,
     }
 }
@@ -569,6 +577,207 @@ async fn roles_and_scopes_apply_as_in_the_api() {
     )
     .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+/// A bearer token for `name`, issued on a handle of the test's own.
+fn token(r: &Register, name: &str) -> String {
+    Store::open(&r.path).unwrap().new_token(name).unwrap()
+}
+
+/// An API request with a bearer token; the status and the body as text.
+async fn api(
+    r: &Register,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, String) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let res = router(r.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// The register numbers of the history held in CEN (every plan entry but the six in SUR).
+fn cen_numbers() -> Vec<String> {
+    (1..=41)
+        .filter(|i| !(32..=37).contains(i))
+        .map(|i| format!("SYN-{i:04}"))
+        .collect()
+}
+
+/// A user limited to SUR reads every read path of the API and the pages; nothing of CEN
+/// leaks: no name, register number, facility code or name, count or search hit.
+#[tokio::test]
+async fn a_scoped_user_sees_nothing_of_other_facilities_on_any_read_path() {
+    let r = register();
+    let admin = token(&r, "ada.admin");
+    let scoped = token(&r, "sur.monitor");
+    // One person in each facility with a name found nowhere else; the CEN one has no legal
+    // basis (a finding) and a family contact (a daily-life fact).
+    let now = (Timestamp::now() - SignedDuration::from_mins(2)).to_string();
+    let cmds = json!([
+        {"type":"admission.record","register_no":"SYN-7001","facility":"CEN","at":now,"person":{"given_names":"Zacarías","family_names":"Norteño Único","sex":"male","date_of_birth":"1981-02-03"},"legal_status":"remand"},
+        {"type":"placement.record","register_no":"SYN-7001","cell":"CEN/P1/C07","at":now},
+        {"type":"admission.record","register_no":"SYN-7002","facility":"SUR","at":now,"person":{"given_names":"Sofía","family_names":"Sureña Prueba","sex":"female","date_of_birth":"1982-03-04"},"legal_status":"remand"},
+        {"type":"placement.record","register_no":"SYN-7002","cell":"SUR/A/C04","at":now}
+    ]);
+    let (s, body) = api(&r, "POST", "/api/v1/commands", &admin, Some(cmds)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let first_seq: u64 = serde_json::from_str::<Value>(&body).unwrap()["seqs"][0][0]
+        .as_u64()
+        .unwrap();
+    // The admin reads a file in each facility and searches for the CEN name: access-log
+    // entries about CEN the scoped user must not see.
+    for uri in [
+        "/api/v1/persons/SYN-0001",
+        "/api/v1/persons/SYN-7001",
+        "/api/v1/persons/SYN-0032",
+        "/api/v1/persons?q=Norte%C3%B1o",
+    ] {
+        assert_eq!(
+            api(&r, "GET", uri, &admin, None).await.0,
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+    let mut leaks: Vec<String> = cen_numbers();
+    leaks.extend(
+        [
+            "SYN-7001",
+            "Zacarías",
+            "Norteño",
+            "1981-02-03",
+            "CEN/",
+            "\"CEN\"",
+            ">CEN<",
+            "/facilities/CEN",
+            "Centro Penal Ejemplo Norte",
+            "Norte%C3%B1o",
+        ]
+        .map(str::to_owned),
+    );
+    let check = |what: &str, body: &str| {
+        for l in &leaks {
+            assert!(
+                !body.contains(l.as_str()),
+                "{what} shows `{l}` of CEN:\n{body}"
+            );
+        }
+    };
+    // The API.
+    for uri in [
+        "/api/v1/persons?q=Ejemplo",
+        "/api/v1/persons?q=Norte%C3%B1o",
+        "/api/v1/persons?q=Zacar%C3%ADas",
+        "/api/v1/persons?q=SYN-7001",
+        "/api/v1/persons?q=SYN-0001",
+        "/api/v1/persons/SYN-7001",
+        "/api/v1/whereabouts/SYN-7001",
+        "/api/v1/persons/SYN-0001",
+        "/api/v1/population",
+        "/api/v1/findings",
+        "/api/v1/findings?facility=CEN",
+        "/api/v1/access-log",
+        &format!("/log/proof/{first_seq}"),
+        &format!("/log/leaf/{first_seq}"),
+        &format!("/receipt/{first_seq}"),
+    ] {
+        let (s, body) = api(&r, "GET", uri, &scoped, None).await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::FORBIDDEN,
+            "{uri}: {s} {body}"
+        );
+        check(uri, &body);
+    }
+    // What the scoped user does see: their own facility, its people and counts.
+    let (_, hits) = api(&r, "GET", "/api/v1/persons?q=Sure%C3%B1a", &scoped, None).await;
+    assert!(hits.contains("SYN-7002"), "{hits}");
+    let (_, hits) = api(&r, "GET", "/api/v1/persons?q=Ejemplo", &scoped, None).await;
+    assert!(hits.contains("SYN-0036"), "{hits}");
+    let (_, all) = api(&r, "GET", "/api/v1/population", &admin, None).await;
+    let all: Value = serde_json::from_str(&all).unwrap();
+    let sur = all["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["facility"] == "SUR")
+        .unwrap()
+        .clone();
+    let (_, mine) = api(&r, "GET", "/api/v1/population", &scoped, None).await;
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["facilities"], json!([sur]));
+    assert_eq!(mine["total"], sur["held"]);
+    assert_eq!(mine["in_transit"], 0);
+    let (_, findings) = api(&r, "GET", "/api/v1/findings", &scoped, None).await;
+    let findings: Value = serde_json::from_str(&findings).unwrap();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["facility"] == "SUR"),
+        "{findings}"
+    );
+    let (_, log) = api(&r, "GET", "/api/v1/access-log", &scoped, None).await;
+    assert!(
+        log.contains("SYN-0032"),
+        "the read of a SUR file is shown: {log}"
+    );
+    // The pages.
+    let (cookie, _) = sign_in(&r, "sur.monitor").await;
+    for uri in [
+        "/",
+        "/facilities/SUR",
+        "/facilities/CEN",
+        "/cells?path=SUR/A/C01",
+        "/cells?path=CEN/P1/C07",
+        "/people/SYN-0032",
+        "/people/SYN-7001",
+        "/people/SYN-0001",
+        "/search?q=Ejemplo",
+        "/search?q=Norte%C3%B1o",
+        "/search?q=SYN-7001",
+        "/findings",
+        "/findings?facility=CEN",
+        "/statistics",
+        "/access-log",
+        "/transparency",
+        &format!("/receipt/{first_seq}"),
+    ] {
+        let mut a = send(&r, "GET", uri, Some(&cookie), None, None).await;
+        // The search page shows the query the user typed; that is not the register's.
+        if let Some(q) = uri.strip_prefix("/search?q=") {
+            for echoed in [q.replace("%C3%B1", "ñ"), q.to_owned()] {
+                a.body = a.body.replace(&format!("value=\"{echoed}\""), "");
+            }
+        }
+        assert!(
+            a.status == StatusCode::OK || a.status == StatusCode::FORBIDDEN,
+            "{uri}: {}",
+            a.status
+        );
+        check(uri, &a.body);
+    }
+    let dash = send(&r, "GET", "/", Some(&cookie), None, None).await;
+    assert!(
+        dash.body.contains("Centro Ejemplo Sur") && dash.body.contains("SYN-7002"),
+        "{}",
+        dash.body
+    );
+    let search = send(&r, "GET", "/search?q=Ejemplo", Some(&cookie), None, None).await;
+    assert!(search.body.contains("SYN-0036"));
 }
 
 #[tokio::test]
