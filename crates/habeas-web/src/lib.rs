@@ -15,6 +15,7 @@
 
 mod api;
 pub mod auth;
+mod doc;
 mod error;
 pub mod html;
 mod locate;
@@ -218,6 +219,7 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
         )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(session::same_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

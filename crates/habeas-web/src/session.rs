@@ -149,13 +149,75 @@ async fn login(
 }
 
 #[utoipa::path(post, path = "/logout", tag = "session",
-    responses((status = 200, description = "The session is ended and its cookie cleared")))]
+    params(("x-csrf-token" = Option<String>, Header, description = "The session's CSRF token (required with a live session cookie)")),
+    responses(
+        (status = 200, description = "The session is ended and its cookie cleared", body = crate::doc::SignedOut),
+        (status = 403, description = "A live session without its CSRF token, or a cross-site request", body = crate::doc::Error)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(id) = session_cookie(&headers) {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // Ending a live session is a change like any other: it needs the session's token.
         state
-            .with_store(move |store| Ok(store.end_session(&id)?))
+            .with_store(move |store| {
+                if let Some((_, csrf)) = store.session_user(&id)? {
+                    if !same_token(sent.as_deref(), &csrf) {
+                        return Err(ApiError::forbidden(
+                            "a request made with a session cookie must carry its X-CSRF-Token",
+                        ));
+                    }
+                    store.end_session(&id)?;
+                }
+                Ok(())
+            })
             .await?;
     }
     let clear = format!("{COOKIE_NAME}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
     Ok(([(SET_COOKIE, clear)], Json(json!({ "signed_out": true }))).into_response())
+}
+
+/// Whether `sent` is the session's CSRF token, compared without an early exit.
+pub(crate) fn same_token(sent: Option<&str>, token: &str) -> bool {
+    sent.is_some_and(|s| {
+        s.len() == token.len()
+            && s.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    })
+}
+
+/// Login CSRF and cross-site writes: a browser names the page a request comes from in
+/// `Origin` (and `Sec-Fetch-Site`); a state-changing request from another site's page is
+/// refused before any handler runs. Clients that send neither (curl, API clients) are not
+/// browsers a forged page could drive, and pass.
+pub(crate) async fn same_origin(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    use axum::http::header::{HOST, ORIGIN};
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let h = req.headers();
+        let host = h.get(HOST).and_then(|v| v.to_str().ok());
+        let origin_ok = match h.get(ORIGIN) {
+            None => true,
+            Some(o) => o
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .is_some_and(|(_, authority)| Some(authority) == host),
+        };
+        let cross_site = h
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site");
+        if !origin_ok || cross_site {
+            return ApiError::forbidden("a request from another site may not change anything")
+                .into_response();
+        }
+    }
+    next.run(req).await
 }

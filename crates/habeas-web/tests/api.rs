@@ -724,7 +724,7 @@ async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() 
     assert_eq!(resp.status(), StatusCode::OK);
     // Sign out: the cookie stops working.
     let resp = router(f.state.clone())
-        .oneshot(with_cookie("POST", "/logout", None, None))
+        .oneshot(with_cookie("POST", "/logout", Some(&csrf), None))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);

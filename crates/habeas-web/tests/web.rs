@@ -780,6 +780,134 @@ async fn a_scoped_user_sees_nothing_of_other_facilities_on_any_read_path() {
     assert!(search.body.contains("SYN-0036"));
 }
 
+/// A request with any headers; the status, the cookies set and the body.
+async fn raw(
+    r: &Register,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Vec<String>, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = router(r.state.clone())
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, cookies, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Every state-changing route refuses a request with the session cookie but without its
+/// CSRF token (403, nothing changed, the session still works afterwards), and the sign-in
+/// routes refuse a cross-site form (login CSRF).
+#[tokio::test]
+async fn every_state_changing_route_needs_the_csrf_token() {
+    let r = register();
+    let (cookie, csrf) = sign_in(&r, "reg.istrar").await;
+    let size = || Store::open(&r.path).unwrap().log_size();
+    let before = size();
+    let form = "application/x-www-form-urlencoded";
+    let json_ct = "application/json";
+    let contact = json!({"type":"contact.record","register_no":"SYN-0001","at":"2025-01-03T08:00:00Z","kind":"letter"}).to_string();
+    let refused: Vec<(&str, &str, &str, String)> = vec![
+        ("/logout", json_ct, "", String::new()),
+        ("/api/v1/commands", json_ct, "", contact.clone()),
+        ("/api/v1/commands", json_ct, "not-the-token", contact),
+        ("/sign-out", form, "", String::new()),
+        ("/sign-out", form, "", "csrf=not-the-token".into()),
+        ("/language", form, "", "lang=es&next=/".into()),
+        (
+            "/record/contact.record",
+            form,
+            "",
+            "register_no=SYN-0001&at=2025-01-03T08:00&kind=letter".into(),
+        ),
+    ];
+    for (uri, ct, token, body) in &refused {
+        let mut headers = vec![("cookie", cookie.as_str()), ("content-type", *ct)];
+        if !token.is_empty() {
+            headers.push(("x-csrf-token", token));
+        }
+        let (s, cookies, body) = raw(&r, "POST", uri, &headers, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {body}");
+        assert!(cookies.is_empty(), "{uri} set {cookies:?}");
+        // The session still works.
+        let page = send(&r, "GET", "/search", Some(&cookie), None, None).await;
+        assert_eq!(page.status, StatusCode::OK, "after {uri}");
+    }
+    assert_eq!(size(), before, "nothing recorded");
+    // A sign-in from another site's page is refused; the same from ours works.
+    let creds = format!("name=reg.istrar&password={}", enc(PASSWORD));
+    for (uri, ct, body) in [
+        ("/sign-in", form, creds.clone()),
+        (
+            "/login",
+            json_ct,
+            json!({"name":"reg.istrar","password":PASSWORD}).to_string(),
+        ),
+    ] {
+        for origin in ["https://evil.example", "null"] {
+            let (s, cookies, _) = raw(
+                &r,
+                "POST",
+                uri,
+                &[
+                    ("content-type", ct),
+                    ("host", "habeas.example"),
+                    ("origin", origin),
+                ],
+                &body,
+            )
+            .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{uri} from {origin}");
+            assert!(cookies.is_empty());
+        }
+        let (s, cookies, _) = raw(
+            &r,
+            "POST",
+            uri,
+            &[
+                ("content-type", ct),
+                ("host", "habeas.example"),
+                ("origin", "https://habeas.example"),
+            ],
+            &body,
+        )
+        .await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::SEE_OTHER,
+            "{uri}: {s}"
+        );
+        assert!(cookies[0].starts_with("habeas_session="));
+    }
+    // With its token the API sign-out ends the session.
+    let (s, _, _) = raw(
+        &r,
+        "POST",
+        "/logout",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        send(&r, "GET", "/search", Some(&cookie), None, None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
 #[tokio::test]
 async fn every_page_renders_in_both_languages_chosen_by_cookie_or_browser() {
     let r = register();
