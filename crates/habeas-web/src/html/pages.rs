@@ -166,37 +166,26 @@ async fn sign_in(
         )
             .into_response()
     };
-    let by_address = format!("addr:{client}");
-    let by_name = format!("name:{}", form.name);
-    let guard = state.logins.clone();
-    if guard.blocked(&by_address) || guard.blocked(&by_name) {
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            tr.t("sign_in.too_many"),
-            form.name,
-        ));
-    }
-    let (name, password) = (form.name.clone(), form.password);
-    let signed_in = state
-        .with_store(move |store| {
-            let Some(user) = store.check_password(&name, &password)? else {
-                return Ok(None);
-            };
-            let (id, _csrf) = store.new_session(&user.name, SESSION_LIFETIME)?;
-            Ok(Some(id))
-        })
+    let id = match crate::session::sign_in(&state, form.name.clone(), form.password, &client)
         .await
-        .or_page(lang)?;
-    let Some(id) = signed_in else {
-        guard.fail(&by_address);
-        guard.fail(&by_name);
-        return Ok(again(
-            StatusCode::UNAUTHORIZED,
-            tr.t("sign_in.wrong"),
-            form.name,
-        ));
+        .or_page(lang)?
+    {
+        crate::session::SignIn::Opened(_, id, _) => id,
+        crate::session::SignIn::Limited(_) => {
+            return Ok(again(
+                StatusCode::TOO_MANY_REQUESTS,
+                tr.t("sign_in.too_many"),
+                form.name,
+            ));
+        }
+        crate::session::SignIn::Wrong => {
+            return Ok(again(
+                StatusCode::UNAUTHORIZED,
+                tr.t("sign_in.wrong"),
+                form.name,
+            ));
+        }
     };
-    guard.clear(&by_name);
     let cookie = format!(
         "{COOKIE_NAME}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
         SESSION_LIFETIME.as_secs()
