@@ -49,9 +49,9 @@ fn at(q: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
 /// sequence numbers; 422 with every refusal (rule, field, record) and nothing applied; 400
 /// for a body that is not JSON.
 #[utoipa::path(post, path = "/api/v1/commands", tag = "register", security(("bearer" = [])),
-    request_body(content = Object, description = "One command (DESIGN §4 vocabulary) or an array of them"),
+    request_body(content = crate::doc::Commands, description = "One command (DESIGN §4 vocabulary) or a non-empty array of them"),
     responses(
-        (status = 200, description = "All applied: `{seqs: [[seq…]…], checkpoint_size}`"),
+        (status = 200, description = "All applied: `{seqs: [[seq…]…], checkpoint_size}`", body = crate::doc::Applied),
         (status = 400, description = "The body is not JSON"),
         (status = 401, description = "No or unknown token"),
         (status = 403, description = "The role or facility scope does not permit a command"),
@@ -171,7 +171,7 @@ pub(crate) async fn read_person_file(
 #[utoipa::path(get, path = "/api/v1/persons/{register_no}", tag = "register", security(("bearer" = [])),
     params(("register_no" = String, Path, description = "The person's register number")),
     responses(
-        (status = 200, description = "The person's file with `findings` (clinical detail only for health and admin)"),
+        (status = 200, description = "The person's file with `findings` (clinical detail only for health and admin)", body = crate::doc::PersonFile),
         (status = 403, description = "Outside the user's facilities"),
         (status = 404, description = "Not in the register")))]
 async fn person(
@@ -207,7 +207,7 @@ async fn person(
 #[utoipa::path(get, path = "/api/v1/whereabouts/{register_no}", tag = "register", security(("bearer" = [])),
     params(("register_no" = String, Path, description = "The person's register number")),
     responses(
-        (status = 200, description = "`{register_no, status, facility, unit, cell, since, episode}`"),
+        (status = 200, description = "`{register_no, status, facility, unit, cell, since, episode}`", body = crate::doc::Whereabouts),
         (status = 404, description = "Not in the register")))]
 async fn whereabouts(
     State(state): State<AppState>,
@@ -239,7 +239,7 @@ struct AtQuery {
 /// `GET /api/v1/population?at=`.
 #[utoipa::path(get, path = "/api/v1/population", tag = "register", security(("bearer" = [])),
     params(("at" = Option<String>, Query, description = "RFC 3339 time; default now")),
-    responses((status = 200, description = "Population by facility and unit with capacity and occupancy")))]
+    responses((status = 200, description = "Population by facility and unit with capacity and occupancy", body = crate::doc::Population)))]
 async fn population(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -269,7 +269,7 @@ struct FindingsQuery {
         ("at" = Option<String>, Query, description = "RFC 3339 time; events recorded after it are ignored"),
         ("check" = Option<String>, Query, description = "A check id of STANDARDS.md"),
         ("facility" = Option<String>, Query, description = "A facility code")),
-    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`")))]
+    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`", body = Vec<crate::doc::Finding>)))]
 async fn findings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -319,7 +319,7 @@ struct SearchQuery {
 /// `GET /api/v1/persons?q=`: by register number (exact) or names (prefix), at most 50.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "register", security(("bearer" = [])),
     params(("q" = String, Query, description = "Register number (exact) or names (prefix), 2 characters at least")),
-    responses((status = 200, description = "Up to 50 `{register_no, given_names, family_names, date_of_birth, status, facility, cell}`")))]
+    responses((status = 200, description = "Up to 50 `{register_no, given_names, family_names, date_of_birth, status, facility, cell}`", body = Vec<crate::doc::PersonHit>)))]
 async fn search(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -355,7 +355,7 @@ struct LimitQuery {
 #[utoipa::path(get, path = "/api/v1/access-log", tag = "register", security(("bearer" = [])),
     params(("limit" = Option<usize>, Query, description = "How many entries, newest first (default 100)")),
     responses(
-        (status = 200, description = "`[{id, at, user, register_no, what}]`"),
+        (status = 200, description = "`[{id, at, user, register_no, what}]`", body = Vec<crate::doc::AccessEntry>),
         (status = 403, description = "Only admins and monitors")))]
 async fn access_log(
     State(state): State<AppState>,
@@ -363,7 +363,10 @@ async fn access_log(
     Query(q): Query<LimitQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(&user, Action::ReadAccessLog)?;
-    let limit = q.limit.unwrap_or(100).min(10_000);
+    let limit = q.limit.unwrap_or(100);
+    if limit > 10_000 {
+        return Err(ApiError::bad_request("limit: at most 10000"));
+    }
     // Reads recorded so far are shown.
     state.access_log_written().await?;
     let scope = user.facilities.clone();

@@ -323,9 +323,9 @@ struct Login {
 }
 
 #[utoipa::path(post, path = "/login", tag = "session",
-    request_body(content = Object, description = "`{name, password}`"),
+    request_body(content = crate::doc::Login, description = "`{name, password}`"),
     responses(
-        (status = 200, description = "Signed in: a `habeas_session` cookie and `{user, role, csrf_token}`"),
+        (status = 200, description = "Signed in: a `habeas_session` cookie and `{user, role, csrf_token}`", body = crate::doc::SignedIn),
         (status = 401, description = "Wrong name or password"),
         (status = 429, description = "Too many failed sign-ins from this address or for this name")))]
 async fn login(
