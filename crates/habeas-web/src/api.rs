@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use habeas_domain::authz::{Action, CommandClass, in_scope};
+use habeas_domain::authz::{Action, CommandClass};
 use habeas_domain::{RegisterNo, Submission, Text};
 use habeas_store::FindingsFilter;
 use jiff::Timestamp;
@@ -49,9 +49,9 @@ fn at(q: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
 /// sequence numbers; 422 with every refusal (rule, field, record) and nothing applied; 400
 /// for a body that is not JSON.
 #[utoipa::path(post, path = "/api/v1/commands", tag = "register", security(("bearer" = [])),
-    request_body(content = Object, description = "One command (DESIGN §4 vocabulary) or an array of them"),
+    request_body(content = crate::doc::Commands, description = "One command (DESIGN §4 vocabulary) or a non-empty array of them"),
     responses(
-        (status = 200, description = "All applied: `{seqs: [[seq…]…], checkpoint_size}`"),
+        (status = 200, description = "All applied: `{seqs: [[seq…]…], checkpoint_size}`", body = crate::doc::Applied),
         (status = 400, description = "The body is not JSON"),
         (status = 401, description = "No or unknown token"),
         (status = 403, description = "The role or facility scope does not permit a command"),
@@ -128,30 +128,6 @@ async fn commands(
     })))
 }
 
-/// Whether a facility (by code) is inside a user's scope; an empty scope covers all.
-pub(crate) fn scoped(scope: &[habeas_domain::FacilityCode], facility: Option<&str>) -> bool {
-    scope.is_empty() || facility.is_some_and(|f| scope.iter().any(|s| s.as_str() == f))
-}
-
-/// A facility-scoped user reads only the files of persons held (or last held) in their
-/// facilities.
-pub(crate) fn check_person_scope(
-    store: &habeas_store::Store,
-    scope: &[habeas_domain::FacilityCode],
-    r: &RegisterNo,
-) -> Result<(), ApiError> {
-    if scope.is_empty() {
-        return Ok(());
-    }
-    match store.person_facility(r)? {
-        Some(f) if in_scope(scope, Some(&f)) => Ok(()),
-        Some(_) => Err(ApiError::forbidden(
-            "this person is held outside the facilities this user is limited to",
-        )),
-        None => Err(ApiError::not_found(format!("{r} is not in the register"))),
-    }
-}
-
 fn unprocessable(refusals: Vec<Value>) -> ApiError {
     ApiError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -180,7 +156,7 @@ pub(crate) async fn read_person_file(
     let access = state.access.clone();
     state
         .read_current(move |store| {
-            check_person_scope(store, &scope, &r)?;
+            crate::scope::check_person(store, &scope, &r)?;
             access.record(&name, Some(&r), "person file");
             let file = store
                 .person_file(&r)?
@@ -195,7 +171,7 @@ pub(crate) async fn read_person_file(
 #[utoipa::path(get, path = "/api/v1/persons/{register_no}", tag = "register", security(("bearer" = [])),
     params(("register_no" = String, Path, description = "The person's register number")),
     responses(
-        (status = 200, description = "The person's file with `findings` (clinical detail only for health and admin)"),
+        (status = 200, description = "The person's file with `findings` (clinical detail only for health and admin)", body = crate::doc::PersonFile),
         (status = 403, description = "Outside the user's facilities"),
         (status = 404, description = "Not in the register")))]
 async fn person(
@@ -231,7 +207,7 @@ async fn person(
 #[utoipa::path(get, path = "/api/v1/whereabouts/{register_no}", tag = "register", security(("bearer" = [])),
     params(("register_no" = String, Path, description = "The person's register number")),
     responses(
-        (status = 200, description = "`{register_no, status, facility, unit, cell, since, episode}`"),
+        (status = 200, description = "`{register_no, status, facility, unit, cell, since, episode}`", body = crate::doc::Whereabouts),
         (status = 404, description = "Not in the register")))]
 async fn whereabouts(
     State(state): State<AppState>,
@@ -245,7 +221,7 @@ async fn whereabouts(
     let access = state.access.clone();
     let w = state
         .read(move |store| {
-            check_person_scope(store, &scope, &r)?;
+            crate::scope::check_person(store, &scope, &r)?;
             access.record(&name, Some(&r), "whereabouts");
             store
                 .whereabouts(&r)?
@@ -263,7 +239,7 @@ struct AtQuery {
 /// `GET /api/v1/population?at=`.
 #[utoipa::path(get, path = "/api/v1/population", tag = "register", security(("bearer" = [])),
     params(("at" = Option<String>, Query, description = "RFC 3339 time; default now")),
-    responses((status = 200, description = "Population by facility and unit with capacity and occupancy")))]
+    responses((status = 200, description = "Population by facility and unit with capacity and occupancy", body = crate::doc::Population)))]
 async fn population(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -272,15 +248,11 @@ async fn population(
     require(&user, Action::ReadPopulation)?;
     let at = at(&q.at)?;
     let scope = user.facilities.clone();
-    let mut p = state
+    let p = state
         .read_current(move |store| Ok(store.population(at)?))
         .await?;
     // A facility-scoped user sees their facilities only.
-    if !scope.is_empty() {
-        p.facilities.retain(|f| scoped(&scope, Some(&f.facility)));
-        p.total = p.facilities.iter().map(|f| f.held).sum();
-        p.in_transit = 0;
-    }
+    let p = crate::scope::population(p, &scope);
     Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
 }
 
@@ -297,7 +269,7 @@ struct FindingsQuery {
         ("at" = Option<String>, Query, description = "RFC 3339 time; events recorded after it are ignored"),
         ("check" = Option<String>, Query, description = "A check id of STANDARDS.md"),
         ("facility" = Option<String>, Query, description = "A facility code")),
-    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`")))]
+    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`", body = Vec<crate::doc::Finding>)))]
 async fn findings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -326,7 +298,7 @@ async fn findings(
         known_now: false,
     };
     let scope = user.facilities.clone();
-    let mut f = state
+    let f = state
         .with_reader(move |store| {
             // `findings` takes its own snapshot; the state it reads beside it is caught up
             // with the log just before.
@@ -335,7 +307,7 @@ async fn findings(
         })
         .await?;
     // A facility-scoped user sees the findings of their facilities only.
-    f.retain(|x| scoped(&scope, x.facility.as_deref()));
+    let f = crate::scope::findings(f, &scope);
     Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
 }
 
@@ -347,7 +319,7 @@ struct SearchQuery {
 /// `GET /api/v1/persons?q=`: by register number (exact) or names (prefix), at most 50.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "register", security(("bearer" = [])),
     params(("q" = String, Query, description = "Register number (exact) or names (prefix), 2 characters at least")),
-    responses((status = 200, description = "Up to 50 `{register_no, given_names, family_names, date_of_birth, status, facility, cell}`")))]
+    responses((status = 200, description = "Up to 50 `{register_no, given_names, family_names, date_of_birth, status, facility, cell}`", body = Vec<crate::doc::PersonHit>)))]
 async fn search(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -360,10 +332,13 @@ async fn search(
     }
     let name = user.name.clone();
     let access = state.access.clone();
+    let scope = user.facilities.clone();
     let hits = state
         .read(move |store| {
             access.record(&name, None, &format!("search `{text}`"));
-            Ok(store.search_persons(&text, 50)?)
+            // Only persons of the user's facilities (the same rule as the pages).
+            let hits = store.search_persons(&text, crate::scope::read_limit(&scope, 50))?;
+            crate::scope::persons(store, &scope, hits, 50)
         })
         .await?;
     Ok(Json(
@@ -380,7 +355,7 @@ struct LimitQuery {
 #[utoipa::path(get, path = "/api/v1/access-log", tag = "register", security(("bearer" = [])),
     params(("limit" = Option<usize>, Query, description = "How many entries, newest first (default 100)")),
     responses(
-        (status = 200, description = "`[{id, at, user, register_no, what}]`"),
+        (status = 200, description = "`[{id, at, user, register_no, what}]`", body = Vec<crate::doc::AccessEntry>),
         (status = 403, description = "Only admins and monitors")))]
 async fn access_log(
     State(state): State<AppState>,
@@ -388,11 +363,19 @@ async fn access_log(
     Query(q): Query<LimitQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(&user, Action::ReadAccessLog)?;
-    let limit = q.limit.unwrap_or(100).min(10_000);
+    let limit = q.limit.unwrap_or(100);
+    if limit > 10_000 {
+        return Err(ApiError::bad_request("limit: at most 10000"));
+    }
     // Reads recorded so far are shown.
     state.access_log_written().await?;
+    let scope = user.facilities.clone();
     let entries = state
-        .read(move |store| Ok(store.access_log(limit)?))
+        .read(move |store| {
+            // A scoped user sees the reads of files of persons in their facilities only.
+            let entries = store.access_log(crate::scope::read_limit(&scope, limit))?;
+            crate::scope::access_entries(store, &scope, entries, limit)
+        })
         .await?;
     Ok(Json(
         serde_json::to_value(&entries).map_err(ApiError::internal)?,

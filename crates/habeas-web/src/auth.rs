@@ -85,7 +85,7 @@ async fn from_session(parts: &Parts, state: &AppState) -> Result<CurrentUser, Ap
             .headers
             .get(crate::session::CSRF_HEADER)
             .and_then(|v| v.to_str().ok());
-        if sent != Some(csrf.as_str()) {
+        if !crate::session::same_token(sent, &csrf) {
             return Err(ApiError::forbidden(
                 "a request made with a session cookie must carry its X-CSRF-Token",
             ));

@@ -58,3 +58,36 @@ impl IntoResponse for ApiError {
         (self.status, Json(self.body)).into_response()
     }
 }
+
+/// Every error of the API (`/api/…`, `/login`, `/logout`, `/log/…`, `/locate`) is JSON, also
+/// those answered before a handler runs: an extractor's rejection (a query string that does
+/// not parse), a body over the limit, an unknown method, a time-out. Their text becomes the
+/// `error`. Pages keep their HTML error pages.
+pub(crate) async fn json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let api = ["/api/", "/log/", "/locate", "/login", "/logout"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(res.status().is_client_error() || res.status().is_server_error()) {
+        return res;
+    }
+    let status = res.status();
+    let retry = res.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let text = match axum::body::to_bytes(res.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut out = ApiError::new(status, text).into_response();
+    if let Some(r) = retry {
+        out.headers_mut().insert(axum::http::header::RETRY_AFTER, r);
+    }
+    out
+}

@@ -15,10 +15,12 @@
 
 mod api;
 pub mod auth;
+mod doc;
 mod error;
 pub mod html;
 mod locate;
 mod readers;
+mod scope;
 pub mod session;
 mod transparency;
 mod writer;
@@ -31,6 +33,7 @@ use habeas_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use doc::ErrorResponses;
 pub use error::ApiError;
 pub use writer::{AccessLog, MAX_GROUP_COMMANDS};
 
@@ -156,6 +159,7 @@ impl AppState {
         title = "habeas",
         description = "The habeas custody register: JSON API (a bearer token per user, or a session cookie after POST /login with X-CSRF-Token on writes; roles), transparency endpoints (open), public locator."
     ),
+    components(schemas(doc::Error, doc::SignedOut, doc::Login, doc::Commands, doc::Located)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -177,12 +181,16 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, from the same annotated handlers.
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    utoipa_axum::router::OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-        .merge(api::routes())
-        .merge(transparency::routes())
-        .merge(locate::routes())
-        .merge(session::routes())
-        .split_for_parts()
+    let (routes, mut doc) =
+        utoipa_axum::router::OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+            .merge(api::routes())
+            .merge(transparency::routes())
+            .merge(locate::routes())
+            .merge(session::routes())
+            .split_for_parts();
+    // After the merge: the modifier walks every operation's parameters and responses.
+    utoipa::Modify::modify(&ErrorResponses, &mut doc);
+    (routes, doc)
 }
 
 /// The OpenAPI document of the API, generated from the handlers (committed as
@@ -216,12 +224,20 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
             }),
         )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not answer that method",
+            )
+        })
         .with_state(state)
+        .layer(axum::middleware::from_fn(session::same_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(error::json_errors))
 }
 
 /// Serves the application on `addr` until Ctrl-C.

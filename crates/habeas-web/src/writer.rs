@@ -18,7 +18,6 @@
 use std::panic::AssertUnwindSafe;
 
 use habeas_domain::RegisterNo;
-use habeas_domain::authz::{command_facilities, in_scope};
 use habeas_domain::{FacilityCode, Submission};
 use habeas_store::{AccessRecord, Outcome, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -313,9 +312,7 @@ fn check_scope(
         return Ok(());
     }
     for (index, s) in submissions.iter().enumerate() {
-        let facilities =
-            command_facilities(&s.command, |r| store.person_facility(r).ok().flatten());
-        if facilities.is_empty() || !facilities.iter().all(|f| in_scope(scope, Some(f))) {
+        if !crate::scope::command_in_scope(store, scope, &s.command) {
             return Err(ApiError::forbidden(format!(
                 "command {index} acts outside the facilities this user is limited to"
             )));

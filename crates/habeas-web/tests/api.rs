@@ -724,7 +724,7 @@ async fn cookie_sessions_need_csrf_for_writes_and_failed_sign_ins_are_limited() 
     assert_eq!(resp.status(), StatusCode::OK);
     // Sign out: the cookie stops working.
     let resp = router(f.state.clone())
-        .oneshot(with_cookie("POST", "/logout", None, None))
+        .oneshot(with_cookie("POST", "/logout", Some(&csrf), None))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -942,4 +942,175 @@ async fn concurrent_writers_are_committed_in_groups_each_request_all_or_nothing(
     assert!(checkpoints.len() < accepted.len(), "{checkpoints:?}");
     assert!(checkpoints.values().any(|&n| n >= 8), "{checkpoints:?}");
     assert_eq!(store.latest_checkpoint().unwrap().size, before + 16);
+}
+
+/// `POST /login` from `addr` (as the server's socket would give it).
+fn login_from(addr: &str, name: &str, password: &str) -> Request<Body> {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"name": name, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let socket: std::net::SocketAddr = format!("{addr}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(socket));
+    req
+}
+
+/// Concurrent wrong sign-ins for one account: at most the limit reach the password check,
+/// every other is answered 429 (the attempt is reserved before the hash, under the lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_sign_ins_check_at_most_the_limit() {
+    let f = fixture();
+    for (account, n) in [("burst.forty", 40), ("burst.twohundred", 200)] {
+        open(&f)
+            .add_user(
+                account,
+                Role::Officer,
+                &[],
+                Some("the right synthetic phrase"),
+            )
+            .unwrap();
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let app = router(f.state.clone());
+                let req = login_from("192.0.2.10", account, &format!("guess {i}"));
+                tokio::spawn(async move { app.oneshot(req).await.unwrap().status() })
+            })
+            .collect();
+        let (mut checked, mut limited) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => limited += 1,
+                other => panic!("{other}"),
+            }
+        }
+        assert_eq!(
+            checked,
+            habeas_web::session::FREE_FAILURES,
+            "{account}: {checked} passwords checked, {limited} refused"
+        );
+        assert_eq!(limited, n - checked);
+    }
+}
+
+/// Password hashing never runs on the writer's thread: a command sent while forty sign-ins
+/// wait for their hashes is applied while they are still pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_during_a_burst_of_sign_ins_does_not_wait_for_the_hashes() {
+    let f = fixture();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = 40;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let app = router(f.state.clone());
+            let answered = answered.clone();
+            // The web form, which used to check the password on the writer's thread.
+            let mut req = Request::builder()
+                .method("POST")
+                .uri("/sign-in")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("name=nobody.{i}&password=guess")))
+                .unwrap();
+            let socket: std::net::SocketAddr = "192.0.2.20:40000".parse().unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(socket));
+            tokio::spawn(async move {
+                let s = app.oneshot(req).await.unwrap().status();
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                s
+            })
+        })
+        .collect();
+    // Every sign-in is reserved (and waits for, or runs, its hash) before the command.
+    while f.state.logins.pending() < n {
+        tokio::task::yield_now().await;
+        if answered.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+    }
+    let cmd = json!({"type":"contact.record","register_no":"SYN-W1","at":"2025-01-03T08:00:00Z","kind":"letter"});
+    let (s, v) = call_json(&f, "POST", "/api/v1/commands", Some("oficial"), Some(cmd)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pending = f.state.logins.pending();
+    let done = answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        pending > 0 && done < n as usize,
+        "the command waited for the hashes: {done} of {n} sign-ins answered, {pending} pending"
+    );
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Failures from one address put the account in back-off for every unknown address, but
+/// not for an address that signed into it before.
+#[tokio::test]
+async fn a_known_address_signs_in_while_failures_from_elsewhere_back_the_account_off() {
+    let f = fixture();
+    let right = "a long synthetic passphrase";
+    open(&f)
+        .add_user("ana.known", Role::Registrar, &[], Some(right))
+        .unwrap();
+    let send = |req| router(f.state.clone()).oneshot(req);
+    assert_eq!(
+        send(login_from("198.51.100.1", "ana.known", right))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let resp = send(login_from(
+            "203.0.113.9",
+            "ana.known",
+            &format!("guess {i}"),
+        ))
+        .await
+        .unwrap();
+        statuses.push(resp.status());
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(resp.headers().contains_key("retry-after"));
+        }
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
+    // The right password from a third, unknown address waits out the back-off …
+    assert_eq!(
+        send(login_from("192.0.2.77", "ana.known", right))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // … from the address the owner used before, it is accepted.
+    assert_eq!(
+        send(login_from("198.51.100.1", "ana.known", right))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Other accounts from the failing address are not locked out by one account's failures.
+    open(&f)
+        .add_user("ben.other", Role::Registrar, &[], Some(right))
+        .unwrap();
+    assert_eq!(
+        send(login_from("203.0.113.9", "ben.other", right))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }

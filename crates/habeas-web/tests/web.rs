@@ -30,6 +30,7 @@ const PASSWORD: &str = "correct horse battery";
 /// fact), placed, examined, some released; one cell already at its single bed.
 struct Register {
     state: AppState,
+    path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -170,7 +171,8 @@ fn history(now: Timestamp) -> Vec<(Timestamp, Value)> {
 
 fn register() -> Register {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::create(&dir.path().join("web.db"), "example.org/habeas/web").unwrap();
+    let path = dir.path().join("web.db");
+    let mut store = Store::create(&path, "example.org/habeas/web").unwrap();
     // History is recorded a few minutes after it happens; afterwards the clock is real time.
     let sim = Arc::new(AtomicI64::new(0));
     let clock = sim.clone();
@@ -199,11 +201,17 @@ fn register() -> Register {
             Role::Registrar,
             vec![FacilityCode::parse("SUR").unwrap()],
         ),
+        (
+            "sur.monitor",
+            Role::Monitor,
+            vec![FacilityCode::parse("SUR").unwrap()],
+        ),
     ] {
         store.add_user(name, role, &scope, Some(PASSWORD)).unwrap();
     }
     Register {
         state: AppState::new(store).unwrap(),
+        path,
         _dir: dir,
     }
 }
@@ -569,6 +577,335 @@ async fn roles_and_scopes_apply_as_in_the_api() {
     )
     .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+/// A bearer token for `name`, issued on a handle of the test's own.
+fn token(r: &Register, name: &str) -> String {
+    Store::open(&r.path).unwrap().new_token(name).unwrap()
+}
+
+/// An API request with a bearer token; the status and the body as text.
+async fn api(
+    r: &Register,
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, String) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"));
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let res = router(r.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// The register numbers of the history held in CEN (every plan entry but the six in SUR).
+fn cen_numbers() -> Vec<String> {
+    (1..=41)
+        .filter(|i| !(32..=37).contains(i))
+        .map(|i| format!("SYN-{i:04}"))
+        .collect()
+}
+
+/// A user limited to SUR reads every read path of the API and the pages; nothing of CEN
+/// leaks: no name, register number, facility code or name, count or search hit.
+#[tokio::test]
+async fn a_scoped_user_sees_nothing_of_other_facilities_on_any_read_path() {
+    let r = register();
+    let admin = token(&r, "ada.admin");
+    let scoped = token(&r, "sur.monitor");
+    // One person in each facility with a name found nowhere else; the CEN one has no legal
+    // basis (a finding) and a family contact (a daily-life fact).
+    let now = (Timestamp::now() - SignedDuration::from_mins(2)).to_string();
+    let cmds = json!([
+        {"type":"admission.record","register_no":"SYN-7001","facility":"CEN","at":now,"person":{"given_names":"Zacarías","family_names":"Norteño Único","sex":"male","date_of_birth":"1981-02-03"},"legal_status":"remand"},
+        {"type":"placement.record","register_no":"SYN-7001","cell":"CEN/P1/C07","at":now},
+        {"type":"admission.record","register_no":"SYN-7002","facility":"SUR","at":now,"person":{"given_names":"Sofía","family_names":"Sureña Prueba","sex":"female","date_of_birth":"1982-03-04"},"legal_status":"remand"},
+        {"type":"placement.record","register_no":"SYN-7002","cell":"SUR/A/C04","at":now}
+    ]);
+    let (s, body) = api(&r, "POST", "/api/v1/commands", &admin, Some(cmds)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let first_seq: u64 = serde_json::from_str::<Value>(&body).unwrap()["seqs"][0][0]
+        .as_u64()
+        .unwrap();
+    // The admin reads a file in each facility and searches for the CEN name: access-log
+    // entries about CEN the scoped user must not see.
+    for uri in [
+        "/api/v1/persons/SYN-0001",
+        "/api/v1/persons/SYN-7001",
+        "/api/v1/persons/SYN-0032",
+        "/api/v1/persons?q=Norte%C3%B1o",
+    ] {
+        assert_eq!(
+            api(&r, "GET", uri, &admin, None).await.0,
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+    let mut leaks: Vec<String> = cen_numbers();
+    leaks.extend(
+        [
+            "SYN-7001",
+            "Zacarías",
+            "Norteño",
+            "1981-02-03",
+            "CEN/",
+            "\"CEN\"",
+            ">CEN<",
+            "/facilities/CEN",
+            "Centro Penal Ejemplo Norte",
+            "Norte%C3%B1o",
+        ]
+        .map(str::to_owned),
+    );
+    let check = |what: &str, body: &str| {
+        for l in &leaks {
+            assert!(
+                !body.contains(l.as_str()),
+                "{what} shows `{l}` of CEN:\n{body}"
+            );
+        }
+    };
+    // The API.
+    for uri in [
+        "/api/v1/persons?q=Ejemplo",
+        "/api/v1/persons?q=Norte%C3%B1o",
+        "/api/v1/persons?q=Zacar%C3%ADas",
+        "/api/v1/persons?q=SYN-7001",
+        "/api/v1/persons?q=SYN-0001",
+        "/api/v1/persons/SYN-7001",
+        "/api/v1/whereabouts/SYN-7001",
+        "/api/v1/persons/SYN-0001",
+        "/api/v1/population",
+        "/api/v1/findings",
+        "/api/v1/findings?facility=CEN",
+        "/api/v1/access-log",
+        &format!("/log/proof/{first_seq}"),
+        &format!("/log/leaf/{first_seq}"),
+        &format!("/receipt/{first_seq}"),
+    ] {
+        let (s, body) = api(&r, "GET", uri, &scoped, None).await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::FORBIDDEN,
+            "{uri}: {s} {body}"
+        );
+        check(uri, &body);
+    }
+    // What the scoped user does see: their own facility, its people and counts.
+    let (_, hits) = api(&r, "GET", "/api/v1/persons?q=Sure%C3%B1a", &scoped, None).await;
+    assert!(hits.contains("SYN-7002"), "{hits}");
+    let (_, hits) = api(&r, "GET", "/api/v1/persons?q=Ejemplo", &scoped, None).await;
+    assert!(hits.contains("SYN-0036"), "{hits}");
+    let (_, all) = api(&r, "GET", "/api/v1/population", &admin, None).await;
+    let all: Value = serde_json::from_str(&all).unwrap();
+    let sur = all["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["facility"] == "SUR")
+        .unwrap()
+        .clone();
+    let (_, mine) = api(&r, "GET", "/api/v1/population", &scoped, None).await;
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["facilities"], json!([sur]));
+    assert_eq!(mine["total"], sur["held"]);
+    assert_eq!(mine["in_transit"], 0);
+    let (_, findings) = api(&r, "GET", "/api/v1/findings", &scoped, None).await;
+    let findings: Value = serde_json::from_str(&findings).unwrap();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["facility"] == "SUR"),
+        "{findings}"
+    );
+    let (_, log) = api(&r, "GET", "/api/v1/access-log", &scoped, None).await;
+    assert!(
+        log.contains("SYN-0032"),
+        "the read of a SUR file is shown: {log}"
+    );
+    // The pages.
+    let (cookie, _) = sign_in(&r, "sur.monitor").await;
+    for uri in [
+        "/",
+        "/facilities/SUR",
+        "/facilities/CEN",
+        "/cells?path=SUR/A/C01",
+        "/cells?path=CEN/P1/C07",
+        "/people/SYN-0032",
+        "/people/SYN-7001",
+        "/people/SYN-0001",
+        "/search?q=Ejemplo",
+        "/search?q=Norte%C3%B1o",
+        "/search?q=SYN-7001",
+        "/findings",
+        "/findings?facility=CEN",
+        "/statistics",
+        "/access-log",
+        "/transparency",
+        &format!("/receipt/{first_seq}"),
+    ] {
+        let mut a = send(&r, "GET", uri, Some(&cookie), None, None).await;
+        // The search page shows the query the user typed; that is not the register's.
+        if let Some(q) = uri.strip_prefix("/search?q=") {
+            for echoed in [q.replace("%C3%B1", "ñ"), q.to_owned()] {
+                a.body = a.body.replace(&format!("value=\"{echoed}\""), "");
+            }
+        }
+        assert!(
+            a.status == StatusCode::OK || a.status == StatusCode::FORBIDDEN,
+            "{uri}: {}",
+            a.status
+        );
+        check(uri, &a.body);
+    }
+    let dash = send(&r, "GET", "/", Some(&cookie), None, None).await;
+    assert!(
+        dash.body.contains("Centro Ejemplo Sur") && dash.body.contains("SYN-7002"),
+        "{}",
+        dash.body
+    );
+    let search = send(&r, "GET", "/search?q=Ejemplo", Some(&cookie), None, None).await;
+    assert!(search.body.contains("SYN-0036"));
+}
+
+/// A request with any headers; the status, the cookies set and the body.
+async fn raw(
+    r: &Register,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Vec<String>, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = router(r.state.clone())
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, cookies, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Every state-changing route refuses a request with the session cookie but without its
+/// CSRF token (403, nothing changed, the session still works afterwards), and the sign-in
+/// routes refuse a cross-site form (login CSRF).
+#[tokio::test]
+async fn every_state_changing_route_needs_the_csrf_token() {
+    let r = register();
+    let (cookie, csrf) = sign_in(&r, "reg.istrar").await;
+    let size = || Store::open(&r.path).unwrap().log_size();
+    let before = size();
+    let form = "application/x-www-form-urlencoded";
+    let json_ct = "application/json";
+    let contact = json!({"type":"contact.record","register_no":"SYN-0001","at":"2025-01-03T08:00:00Z","kind":"letter"}).to_string();
+    let refused: Vec<(&str, &str, &str, String)> = vec![
+        ("/logout", json_ct, "", String::new()),
+        ("/api/v1/commands", json_ct, "", contact.clone()),
+        ("/api/v1/commands", json_ct, "not-the-token", contact),
+        ("/sign-out", form, "", String::new()),
+        ("/sign-out", form, "", "csrf=not-the-token".into()),
+        ("/language", form, "", "lang=es&next=/".into()),
+        (
+            "/record/contact.record",
+            form,
+            "",
+            "register_no=SYN-0001&at=2025-01-03T08:00&kind=letter".into(),
+        ),
+    ];
+    for (uri, ct, token, body) in &refused {
+        let mut headers = vec![("cookie", cookie.as_str()), ("content-type", *ct)];
+        if !token.is_empty() {
+            headers.push(("x-csrf-token", token));
+        }
+        let (s, cookies, body) = raw(&r, "POST", uri, &headers, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {body}");
+        assert!(cookies.is_empty(), "{uri} set {cookies:?}");
+        // The session still works.
+        let page = send(&r, "GET", "/search", Some(&cookie), None, None).await;
+        assert_eq!(page.status, StatusCode::OK, "after {uri}");
+    }
+    assert_eq!(size(), before, "nothing recorded");
+    // A sign-in from another site's page is refused; the same from ours works.
+    let creds = format!("name=reg.istrar&password={}", enc(PASSWORD));
+    for (uri, ct, body) in [
+        ("/sign-in", form, creds.clone()),
+        (
+            "/login",
+            json_ct,
+            json!({"name":"reg.istrar","password":PASSWORD}).to_string(),
+        ),
+    ] {
+        for origin in ["https://evil.example", "null"] {
+            let (s, cookies, _) = raw(
+                &r,
+                "POST",
+                uri,
+                &[
+                    ("content-type", ct),
+                    ("host", "habeas.example"),
+                    ("origin", origin),
+                ],
+                &body,
+            )
+            .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{uri} from {origin}");
+            assert!(cookies.is_empty());
+        }
+        let (s, cookies, _) = raw(
+            &r,
+            "POST",
+            uri,
+            &[
+                ("content-type", ct),
+                ("host", "habeas.example"),
+                ("origin", "https://habeas.example"),
+            ],
+            &body,
+        )
+        .await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::SEE_OTHER,
+            "{uri}: {s}"
+        );
+        assert!(cookies[0].starts_with("habeas_session="));
+    }
+    // With its token the API sign-out ends the session.
+    let (s, _, _) = raw(
+        &r,
+        "POST",
+        "/logout",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        send(&r, "GET", "/search", Some(&cookie), None, None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]

@@ -143,14 +143,7 @@ impl SignedIn {
 
     /// The form's CSRF token must be this session's.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), HtmlError> {
-        let ok = sent.is_some_and(|s| {
-            // Compared without an early exit.
-            s.len() == self.csrf.len()
-                && s.bytes()
-                    .zip(self.csrf.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        });
+        let ok = crate::session::same_token(sent, &self.csrf);
         if ok {
             Ok(())
         } else {

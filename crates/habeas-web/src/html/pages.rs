@@ -11,7 +11,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use habeas_domain::authz::{Action, CommandClass, command_facilities, in_scope, permits};
+use habeas_domain::authz::{Action, CommandClass, permits};
 use habeas_domain::checks::{CHECKS, Finding, Severity, SubjectKind};
 use habeas_domain::{Event, FacilityCode, RegisterNo, Submission, Text};
 use habeas_store::{FileEvent, FindingsFilter, Population, Store};
@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::forms::{self, GroupView, Values};
 use super::i18n::{LANG_COOKIE, Lang, Tr};
 use super::{Ctx, HtmlError, OrPage, RequestLang, Series, SignedIn, local_path, page};
-use crate::api::scoped;
 use crate::locate::ClientAddr;
+use crate::scope;
 use crate::session::{COOKIE_NAME, SESSION_LIFETIME, session_cookie};
 use crate::{ApiError, AppState};
 
@@ -90,17 +90,6 @@ fn month_ends(from: Timestamp, now: Timestamp, max: usize) -> Vec<(String, Times
     let mut out: Vec<_> = out.into_iter().skip(skip).collect();
     out.push((now.strftime("%Y-%m-%d").to_string(), now));
     out
-}
-
-/// The population a user may see: a facility-scoped user sees their facilities only (as the
-/// API answers).
-fn scope_population(mut p: Population, scope: &[FacilityCode]) -> Population {
-    if !scope.is_empty() {
-        p.facilities.retain(|f| scoped(scope, Some(&f.facility)));
-        p.total = p.facilities.iter().map(|f| f.held).sum();
-        p.in_transit = 0;
-    }
-    p
 }
 
 fn pct(n: u64, d: u64) -> String {
@@ -177,37 +166,26 @@ async fn sign_in(
         )
             .into_response()
     };
-    let by_address = format!("addr:{client}");
-    let by_name = format!("name:{}", form.name);
-    let guard = state.logins.clone();
-    if guard.blocked(&by_address) || guard.blocked(&by_name) {
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            tr.t("sign_in.too_many"),
-            form.name,
-        ));
-    }
-    let (name, password) = (form.name.clone(), form.password);
-    let signed_in = state
-        .with_store(move |store| {
-            let Some(user) = store.check_password(&name, &password)? else {
-                return Ok(None);
-            };
-            let (id, _csrf) = store.new_session(&user.name, SESSION_LIFETIME)?;
-            Ok(Some(id))
-        })
+    let id = match crate::session::sign_in(&state, form.name.clone(), form.password, &client)
         .await
-        .or_page(lang)?;
-    let Some(id) = signed_in else {
-        guard.fail(&by_address);
-        guard.fail(&by_name);
-        return Ok(again(
-            StatusCode::UNAUTHORIZED,
-            tr.t("sign_in.wrong"),
-            form.name,
-        ));
+        .or_page(lang)?
+    {
+        crate::session::SignIn::Opened(_, id, _) => id,
+        crate::session::SignIn::Limited(_) => {
+            return Ok(again(
+                StatusCode::TOO_MANY_REQUESTS,
+                tr.t("sign_in.too_many"),
+                form.name,
+            ));
+        }
+        crate::session::SignIn::Wrong => {
+            return Ok(again(
+                StatusCode::UNAUTHORIZED,
+                tr.t("sign_in.wrong"),
+                form.name,
+            ));
+        }
     };
-    guard.clear(&by_name);
     let cookie = format!(
         "{COOKIE_NAME}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
         SESSION_LIFETIME.as_secs()
@@ -519,31 +497,24 @@ async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
         .with_reader(move |store| {
             // `findings` takes its own snapshot; the state read beside it catches up first.
             store.refresh()?;
-            let now = scope_population(store.population(None)?, &scope);
+            let now = scope::population(store.population(None)?, &scope);
             let t_now = store.now();
             let from = store.first_admission_at()?.unwrap_or(t_now);
             let mut over_time = Vec::new();
             for (label, t) in month_ends(from, t_now, 12) {
-                let p = scope_population(store.population(Some(t))?, &scope);
+                let p = scope::population(store.population(Some(t))?, &scope);
                 over_time.push((label, p.total));
             }
             let findings = if read_findings {
-                let mut f = dashboard_findings(store, &cache, t_now)?;
-                f.retain(|x| scoped(&scope, x.facility.as_deref()));
-                Some(f)
+                Some(scope::findings(
+                    dashboard_findings(store, &cache, t_now)?,
+                    &scope,
+                ))
             } else {
                 None
             };
-            let mut movements = store.latest_movements(if scope.is_empty() { 15 } else { 200 })?;
-            if !scope.is_empty() {
-                movements.retain(|e| {
-                    e.event
-                        .register_no()
-                        .and_then(|r| store.person_facility(r).ok().flatten())
-                        .is_some_and(|f| in_scope(&scope, Some(&f)))
-                });
-                movements.truncate(15);
-            }
+            let movements = store.latest_movements(scope::read_limit(&scope, 15))?;
+            let movements = scope::person_events(store, &scope, movements, 15)?;
             Ok((now, over_time, findings, movements))
         })
         .await
@@ -625,7 +596,7 @@ async fn facility(
     let lang = me.lang;
     let code = FacilityCode::parse(&code)
         .map_err(|e| HtmlError::new(lang, StatusCode::BAD_REQUEST, format!("facility: {e}")))?;
-    if !in_scope(&me.user.facilities, Some(&code)) {
+    if !scope::covers(&me.user.facilities, Some(code.as_str())) {
         return Err(HtmlError::new(
             lang,
             StatusCode::FORBIDDEN,
@@ -739,7 +710,7 @@ async fn cell(
     let tr = me.tr();
     let path = habeas_domain::CellPath::parse(&q.path)
         .map_err(|e| HtmlError::new(lang, StatusCode::BAD_REQUEST, format!("cell: {e}")))?;
-    if !in_scope(&me.user.facilities, Some(&path.facility)) {
+    if !scope::covers(&me.user.facilities, Some(path.facility.as_str())) {
         return Err(HtmlError::new(
             lang,
             StatusCode::FORBIDDEN,
@@ -748,6 +719,7 @@ async fn cell(
     }
     let access = state.access.clone();
     let name = me.user.name.clone();
+    let scope = me.user.facilities.clone();
     let (places, beds, hits) = state
         .read_current(move |store| {
             let Some(c) = store.state().cells.get(&path) else {
@@ -756,7 +728,8 @@ async fn cell(
             let (places, beds) = (u64::from(c.places), u64::from(c.beds));
             // A list of who is in a cell is a read of the register like a search.
             access.record(&name, None, &format!("cell list `{path}`"));
-            Ok((places, beds, store.persons_in_cell(&path.to_string(), 500)?))
+            let hits = store.persons_in_cell(&path.to_string(), 500)?;
+            Ok((places, beds, scope::persons(store, &scope, hits, 500)?))
         })
         .await
         .or_page(lang)?;
@@ -1322,15 +1295,10 @@ async fn record_submit(
     // The API's path: the same scope rule, then the store decides.
     let outcome = state
         .with_store(move |store| {
-            if !scope.is_empty() {
-                let facilities = command_facilities(&submission.command, |r| {
-                    store.person_facility(r).ok().flatten()
-                });
-                if facilities.is_empty() || !facilities.iter().all(|f| in_scope(&scope, Some(f))) {
-                    return Err(ApiError::forbidden(
-                        Tr::new(lang).t("error.outside_scope").to_owned(),
-                    ));
-                }
+            if !scope::command_in_scope(store, &scope, &submission.command) {
+                return Err(ApiError::forbidden(
+                    Tr::new(lang).t("error.outside_scope").to_owned(),
+                ));
             }
             let (mut outcomes, _) = store.submit_batch(std::slice::from_ref(&submission), true)?;
             Ok(outcomes.pop())
@@ -1392,9 +1360,8 @@ async fn search(
         let hits = state
             .read_current(move |store| {
                 access.record(&name, None, &format!("search `{needle}`"));
-                let mut hits = store.search_persons(&needle, 50)?;
-                hits.retain(|h| scoped(&scope, h.facility.as_deref()));
-                Ok(hits)
+                let hits = store.search_persons(&needle, scope::read_limit(&scope, 50))?;
+                scope::persons(store, &scope, hits, 50)
             })
             .await
             .or_page(me.lang)?;
@@ -1487,8 +1454,7 @@ async fn findings(
             .with_reader(move |store| {
                 // `findings` takes its own snapshot; the state read beside it catches up first.
                 store.refresh()?;
-                let mut f = store.findings(at, &filter)?;
-                f.retain(|x| scoped(&scope, x.facility.as_deref()));
+                let f = scope::findings(store.findings(at, &filter)?, &scope);
                 Ok((f, facility_options(store, &scope)))
             })
             .await
@@ -1549,7 +1515,7 @@ fn facility_options(store: &Store, scope: &[FacilityCode]) -> Vec<(String, Strin
         .state()
         .facilities
         .values()
-        .filter(|f| in_scope(scope, Some(&f.facility)))
+        .filter(|f| scope::covers(scope, Some(f.facility.as_str())))
         .map(|f| (f.facility.to_string(), f.name.to_string()))
         .collect()
 }
@@ -1573,9 +1539,9 @@ async fn statistics(State(state): State<AppState>, me: SignedIn) -> PageResult {
             let from = store.first_admission_at()?.unwrap_or(t_now);
             let mut points = Vec::new();
             for (label, t) in month_ends(from, t_now, 36) {
-                points.push((label, scope_population(store.population(Some(t))?, &scope)));
+                points.push((label, scope::population(store.population(Some(t))?, &scope)));
             }
-            let now = scope_population(store.population(None)?, &scope);
+            let now = scope::population(store.population(None)?, &scope);
             Ok((points, now))
         })
         .await
@@ -1735,8 +1701,12 @@ async fn access_log(
         .access_log_written()
         .await
         .map_err(|e| HtmlError::api(me.lang, e))?;
+    let scope = me.user.facilities.clone();
     let entries = state
-        .read_current(move |store| Ok(store.access_log(limit)?))
+        .read_current(move |store| {
+            let entries = store.access_log(scope::read_limit(&scope, limit))?;
+            scope::access_entries(store, &scope, entries, limit)
+        })
         .await
         .or_page(me.lang)?;
     Ok(page(&AccessLogPage {
