@@ -204,6 +204,7 @@ conformance!(
     the_checks_example_triggers_every_check_exactly_once,
     verify_finds_every_kind_of_tampering,
     verify_names_the_first_event_rewritten_with_a_consistent_leaf,
+    verify_compares_the_current_state_with_the_log,
     rebuild_repairs_a_corrupt_state_table,
     queries_answer_where_show_population_and_search,
     eight_concurrent_writers_never_fork_the_log,
@@ -1039,6 +1040,53 @@ fn verify_names_the_first_event_rewritten_with_a_consistent_leaf(backend: Backen
             );
         }
     }
+}
+
+fn verify_compares_the_current_state_with_the_log(backend: Backend) {
+    // Erasing a person from what the register shows: population and locator lose them.
+    let db = Db::new(backend);
+    let mut store = small_register(&db);
+    drop(store);
+    db.raw("DELETE FROM persons WHERE register_no = 'P2'; DELETE FROM stays WHERE register_no = 'P2'; DELETE FROM held_persons WHERE register_no = 'P2'")
+        .unwrap();
+    store = db.open();
+    let report = store.verify(None).unwrap();
+    assert!(!report.ok(), "{report:?}");
+    let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+    for table in ["persons", "held_persons"] {
+        assert!(
+            whats.contains(&format!("current state: {table}: P2 (events 22, 23) is in the log but missing from the table").as_str()),
+            "{table}: {whats:#?}"
+        );
+    }
+    assert!(
+        whats
+            .iter()
+            .any(|w| w.starts_with("current state: stays: P2/")
+                && w.ends_with("is in the log but missing from the table")),
+        "{whats:#?}"
+    );
+    // seq = the first event concerning the person: the admission.
+    assert_eq!(report.first_bad_seq(), Some(22), "{report:?}");
+    assert_eq!(store.rebuild().unwrap(), 28);
+    assert!(store.verify(None).unwrap().ok());
+
+    // A changed row and a row the log never made.
+    drop(store);
+    db.raw("UPDATE cells SET places = 99 WHERE path = 'F1/U/C1'; INSERT INTO facilities (code, data) VALUES ('GHOST', '{}')")
+        .unwrap();
+    let report = db.open().verify(None).unwrap();
+    let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+    assert!(
+        whats.contains(&"current state: cells: F1/U/C1 differs from what the log says"),
+        "{whats:#?}"
+    );
+    assert!(
+        whats.contains(
+            &"current state: facilities: GHOST is in the table but not in the log (extra)"
+        ),
+        "{whats:#?}"
+    );
 }
 
 fn rebuild_repairs_a_corrupt_state_table(backend: Backend) {
