@@ -51,7 +51,7 @@ impl Store {
         let mut copy = Store::create_with_key(target, key_file, self.signer(), write_key)?;
         let copied = (|| {
             self.conn.begin_read()?;
-            let result = self.copy_rows(&copy);
+            let result = self.copy_rows(&copy, true);
             let end = self.conn.execute_batch("COMMIT");
             result.and(end)
         })();
@@ -74,9 +74,9 @@ impl Store {
         Ok(copy)
     }
 
-    /// Every row of the log and the accounts, from this store's read snapshot into `copy`, in
-    /// one write transaction there.
-    fn copy_rows(&self, copy: &Store) -> Result<(), StoreError> {
+    /// Every row of the log and (with `accounts`) the accounts, from this store's read
+    /// snapshot into `copy`, in one write transaction there.
+    pub(crate) fn copy_rows(&self, copy: &Store, accounts: bool) -> Result<(), StoreError> {
         let to = &copy.conn;
         to.begin_log()?;
         let result = (|| {
@@ -139,6 +139,9 @@ impl Store {
                     ])
                 },
             )?;
+            if !accounts {
+                return to.execute_batch("COMMIT");
+            }
             copy_table(
                 self,
                 to,

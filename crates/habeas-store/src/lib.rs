@@ -13,6 +13,7 @@ mod project;
 mod queries;
 mod schema;
 mod schema_pg;
+mod state_check;
 mod stats;
 mod store;
 mod views;

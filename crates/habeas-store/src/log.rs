@@ -20,6 +20,10 @@ pub struct Problem {
     /// The first sequence number concerned (`None` for the register as a whole).
     pub seq: Option<u64>,
     pub what: String,
+    /// Where the stored data cannot pinpoint one event: the last sequence number of the range
+    /// that holds it (`seq` is the first). Not in the JSON report, which names it in `what`.
+    #[serde(skip)]
+    pub last: Option<u64>,
 }
 
 /// The result of `verify`: what was checked and every problem found (at most `MAX_PROBLEMS`).
@@ -42,9 +46,34 @@ impl VerifyReport {
     pub fn first_bad_seq(&self) -> Option<u64> {
         self.problems.iter().filter_map(|p| p.seq).min()
     }
+    /// The range of the first problem: `(seq, seq)` where it names one event.
+    pub fn first_bad_range(&self) -> Option<(u64, u64)> {
+        let p = self
+            .problems
+            .iter()
+            .filter(|p| p.seq.is_some())
+            .min_by_key(|p| p.seq)?;
+        let seq = p.seq?;
+        Some((seq, p.last.unwrap_or(seq).max(seq)))
+    }
 }
 
 const MAX_PROBLEMS: usize = 100;
+
+fn push_range(problems: &mut Vec<Problem>, first: u64, last: u64, what: String) {
+    if problems.len() < MAX_PROBLEMS {
+        problems.push(Problem {
+            seq: Some(first),
+            what,
+            last: (last > first).then_some(last),
+        });
+    }
+}
+
+/// The events a stored tree hash covers.
+fn span(level: u8, idx: u64) -> (u64, u64) {
+    (idx << level, ((idx + 1) << level) - 1)
+}
 
 impl Store {
     /// The exact bytes of leaf `seq`, as hashed into the tree.
@@ -152,7 +181,15 @@ impl Store {
     /// a healthy register look broken.
     pub fn verify(&self, external: Option<&str>) -> Result<VerifyReport, StoreError> {
         self.conn.begin_read()?;
-        let result = self.verify_snapshot(external);
+        let result = self.verify_snapshot(external).and_then(|mut report| {
+            // The state is compared only with a log that verifies: replaying a changed log
+            // would list every row it touched, and the log's problems say it all.
+            if report.ok() {
+                report.problems = self.check_state(MAX_PROBLEMS)?;
+                report.problems.sort_by_key(|p| p.seq.unwrap_or(u64::MAX));
+            }
+            Ok(report)
+        });
         // The verification's error first: it is the cause of a failed COMMIT.
         let end = self.conn.execute_batch("COMMIT");
         let report = result?;
@@ -164,7 +201,11 @@ impl Store {
         let mut problems = Vec::new();
         let push = |problems: &mut Vec<Problem>, seq: Option<u64>, what: String| {
             if problems.len() < MAX_PROBLEMS {
-                problems.push(Problem { seq, what });
+                problems.push(Problem {
+                    seq,
+                    what,
+                    last: None,
+                });
             }
         };
         let verifier = self.verifier();
@@ -284,9 +325,13 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut expected = 0u64;
         let mut tainted = std::collections::HashSet::new();
-        // The size of the last checkpoint whose root matched: a change found by a later
-        // checkpoint lies at or after it.
+        // The size of the last checkpoint whose root matched before the first that does not:
+        // the first change lies at or after it.
         let mut last_good_checkpoint = 0u64;
+        // The sizes of the signed checkpoints whose root is no longer the log's, in order.
+        let mut checkpoints_bad: Vec<u64> = Vec::new();
+        // Stored tree hashes (level, index, missing) that do not match the leaves below.
+        let mut tree_bad: Vec<(u8, u64, bool)> = Vec::new();
         // The first leaf known to differ from what was committed: it explains every later
         // checkpoint that no longer matches.
         let mut first_bad_leaf: Option<u64> = None;
@@ -383,20 +428,10 @@ impl Store {
                     .optional()?;
                 if !child_tainted && stored.as_deref() != Some(&hash[..]) {
                     tainted.insert((level, idx));
-                    let first = idx << level;
-                    let what = if stored.is_none() {
-                        "is missing"
-                    } else {
-                        "does not match the leaves below it"
-                    };
-                    push(
-                        &mut problems,
-                        Some(first),
-                        format!(
-                            "tree hash at level {level} index {idx} (events {first}..{}) {what}",
-                            ((idx + 1) << level) - 1
-                        ),
-                    );
+                    // Reported after the pass: a changed leaf below it, which only the signed
+                    // checkpoints can reveal once its record and leaf were rewritten to agree,
+                    // explains it.
+                    tree_bad.push((level, idx, stored.is_none()));
                 }
             }
             let n = frontier.size();
@@ -410,27 +445,9 @@ impl Store {
                     .ok();
                 let signed_root = note_root.unwrap_or(computed_root);
                 if signed_root != computed_root {
-                    let (first, why) = match first_bad_leaf {
-                        Some(p) if p >= last_good_checkpoint => {
-                            (p, format!("because leaf {p} was changed"))
-                        }
-                        _ => (
-                            last_good_checkpoint,
-                            format!(
-                                "one of events {last_good_checkpoint}..{} was changed",
-                                n - 1
-                            ),
-                        ),
-                    };
-                    push(
-                        &mut problems,
-                        Some(first),
-                        format!(
-                            "checkpoint at size {n}: its signed root is not the root of the first {n} events: {why}"
-                        ),
-                    );
+                    checkpoints_bad.push(n);
                 } else {
-                    if note_root.is_some() {
+                    if note_root.is_some() && checkpoints_bad.is_empty() {
                         last_good_checkpoint = n;
                     }
                     if root.as_slice() != computed_root {
@@ -459,6 +476,13 @@ impl Store {
             }
             expected += 1;
         }
+        self.explain_changed_leaves(
+            &mut problems,
+            &checkpoints_bad,
+            last_good_checkpoint,
+            first_bad_leaf,
+            &tree_bad,
+        );
         // (A checkpoint larger than the log was reported above as removed events.)
         if let Some(latest) = largest_checkpoint
             && latest < expected
@@ -499,5 +523,111 @@ impl Store {
             external_checkpoint_size: external.filter(|c| c.size <= size).map(|c| c.size),
             problems,
         })
+    }
+}
+
+impl Store {
+    /// Names the first changed event from what the pass found. A leaf that does not commit to
+    /// its record was reported already. A record rewritten together with its leaf (by someone
+    /// with the database but not the key) leaves the leaves consistent; then the signed
+    /// checkpoints bound it (the smallest whose root no longer matches from above, the largest
+    /// that still matches from below) and a stored subtree hash left as it was narrows it to
+    /// its 16-leaf tile. Where that leaves more than one event, the range is named.
+    fn explain_changed_leaves(
+        &self,
+        problems: &mut Vec<Problem>,
+        checkpoints_bad: &[u64],
+        good: u64,
+        first_bad_leaf: Option<u64>,
+        tree_bad: &[(u8, u64, bool)],
+    ) {
+        let mut explained = vec![false; tree_bad.len()];
+        if let Some(&bad) = checkpoints_bad.first() {
+            let (mut lo, mut hi) = (good, bad - 1);
+            if let Some(p) = first_bad_leaf.filter(|p| (good..bad).contains(p)) {
+                lo = p;
+                hi = p;
+                push_range(
+                    problems,
+                    p,
+                    p,
+                    format!(
+                        "checkpoint at size {bad}: its signed root is not the root of the first {bad} events: because leaf {p} was changed"
+                    ),
+                );
+            } else {
+                // The smallest stored subtree that no longer matches and overlaps the bounds.
+                let tile = tree_bad
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (level, idx, missing))| {
+                        let (a, b) = span(*level, *idx);
+                        !missing && a <= hi && b >= lo
+                    })
+                    .min_by_key(|(_, (level, idx, _))| (*level, *idx));
+                let mut because = String::new();
+                if let Some((i, &(level, idx, _))) = tile {
+                    let (a, b) = span(level, idx);
+                    lo = lo.max(a);
+                    hi = hi.min(b);
+                    explained[i] = true;
+                    because = format!(
+                        ", and the stored tree hash over events {a}–{b} no longer matches its leaves"
+                    );
+                }
+                let below = if good == 0 {
+                    "no earlier signed checkpoint".to_owned()
+                } else {
+                    format!("the signed checkpoint at size {good} still matches")
+                };
+                let what = if lo == hi {
+                    format!(
+                        "event {lo} was altered: its record and leaf were rewritten to agree, but the signed checkpoint at size {bad} no longer matches the log ({below}{because})"
+                    )
+                } else {
+                    format!(
+                        "one of events {lo}–{hi} was altered (records and leaves rewritten to agree; the stored data cannot tell which): the signed checkpoint at size {bad} no longer matches the log ({below}{because})"
+                    )
+                };
+                push_range(problems, lo, hi, what);
+            }
+            // Every stored hash above the changed range differs because of it.
+            for (i, &(level, idx, missing)) in tree_bad.iter().enumerate() {
+                let (a, b) = span(level, idx);
+                if !missing && a <= lo && b >= hi {
+                    explained[i] = true;
+                }
+            }
+            if let [_, rest @ ..] = checkpoints_bad
+                && let (Some(first), Some(last)) = (rest.first(), rest.last())
+            {
+                push_range(
+                    problems,
+                    lo,
+                    hi,
+                    format!(
+                        "{} later signed checkpoints (sizes {first}..{last}) no longer match the log, because of the change above",
+                        rest.len()
+                    ),
+                );
+            }
+        }
+        for (&(level, idx, missing), done) in tree_bad.iter().zip(explained) {
+            if done {
+                continue;
+            }
+            let (a, b) = span(level, idx);
+            let what = if missing {
+                "is missing"
+            } else {
+                "does not match the leaves below it"
+            };
+            push_range(
+                problems,
+                a,
+                a,
+                format!("tree hash at level {level} index {idx} (events {a}..{b}) {what}"),
+            );
+        }
     }
 }

@@ -203,6 +203,8 @@ conformance!(
     proofs_verify_against_the_signed_checkpoints,
     the_checks_example_triggers_every_check_exactly_once,
     verify_finds_every_kind_of_tampering,
+    verify_names_the_first_event_rewritten_with_a_consistent_leaf,
+    verify_compares_the_current_state_with_the_log,
     rebuild_repairs_a_corrupt_state_table,
     queries_answer_where_show_population_and_search,
     eight_concurrent_writers_never_fork_the_log,
@@ -923,6 +925,168 @@ fn verify_finds_every_kind_of_tampering(backend: Backend) {
             assert!(err.contains("damaged"), "{what}: {err}");
         }
     }
+}
+
+/// 84 facility registrations, checkpoints at 40 (one batch of 40), 41 … 60 (one event
+/// each), 80 (one batch of 20), 81 … 84.
+fn checkpointed_register(db: &Db) -> Store {
+    let mut store = db.create();
+    let facility = |i: u64| {
+        sub(&format!(
+            r#"{{"type":"facility.register","facility":"X{i}","name":"X{i}","authority":"A","timezone":"UTC","official_capacity":1}}"#
+        ))
+    };
+    let mut next = 0u64;
+    let mut batch = |store: &mut Store, n: u64| {
+        let subs: Vec<Submission> = (next..next + n).map(facility).collect();
+        next += n;
+        let (o, _) = store.submit_batch(&subs, false).unwrap();
+        assert!(o.iter().all(|o| o.is_ok()), "{o:?}");
+    };
+    batch(&mut store, 40);
+    for _ in 0..20 {
+        batch(&mut store, 1);
+    }
+    batch(&mut store, 20);
+    for _ in 0..4 {
+        batch(&mut store, 1);
+    }
+    assert_eq!(store.log_size(), 84);
+    store
+}
+
+/// Rewrites event `seq` as someone with the database but not the key would: a changed
+/// record whose commitment and leaf are recomputed so that they agree, and optionally every
+/// stored tree hash recomputed from the new leaves (the triggers dropped or disabled first).
+fn rewrite_event(db: &Db, seq: u64, recompute_tree: bool) {
+    let store = db.open();
+    let (record, salt) = store.record(seq).unwrap();
+    let changed = record.replace(r#""name":"X"#, r#""name":"Z"#);
+    assert_ne!(changed, record);
+    let leaf = habeas_store::leaf_bytes(seq, &salt, changed.as_bytes());
+    let mut leaves: Vec<Vec<u8>> = (0..store.log_size())
+        .map(|s| store.leaf(s).unwrap())
+        .collect();
+    drop(store);
+    leaves[seq as usize] = leaf.clone();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let blob = |b: &[u8]| match db.backend {
+        Backend::Sqlite => format!("x'{}'", hex(b)),
+        Backend::Postgres => format!("'\\x{}'::bytea", hex(b)),
+    };
+    let mut sql = format!(
+        "UPDATE events SET record = '{}', leaf = {} WHERE seq = {seq};",
+        changed.replace('\'', "''"),
+        blob(&leaf)
+    );
+    if recompute_tree {
+        let mut frontier = habeas_ledger::Frontier::empty();
+        for l in &leaves {
+            for (level, idx, hash) in frontier.append(leaf_hash(l)) {
+                if level >= 4 {
+                    sql.push_str(&format!(
+                        "UPDATE tree SET hash = {} WHERE level = {level} AND idx = {idx};",
+                        blob(&hash)
+                    ));
+                }
+            }
+        }
+    }
+    db.tamper(&["events", "tree"], &sql);
+}
+
+fn verify_names_the_first_event_rewritten_with_a_consistent_leaf(backend: Backend) {
+    // (altered event, stored tree hashes recomputed too, the range verify must name)
+    let cases: &[(u64, bool, (u64, u64))] = &[
+        // First event: the tile 0..15 bounds it; with the tree recomputed only the first
+        // checkpoint (40) does.
+        (0, false, (0, 15)),
+        (0, true, (0, 39)),
+        // Inside a 16-leaf tile, in the first batch.
+        (20, false, (16, 31)),
+        (20, true, (0, 39)),
+        (39, false, (32, 39)),
+        // A checkpoint after every event: pinpointed whatever the tree says.
+        (40, false, (40, 40)),
+        (45, false, (45, 45)),
+        (45, true, (45, 45)),
+        (59, true, (59, 59)),
+        // Inside the batch of 20 (checkpoints 60 and 80), across the tiles 48..63 and 64..79.
+        (62, false, (60, 63)),
+        (62, true, (60, 79)),
+        (70, false, (64, 79)),
+        (70, true, (60, 79)),
+        // The last event (its tile is not complete, so no stored hash).
+        (83, false, (83, 83)),
+        (83, true, (83, 83)),
+    ];
+    for &(seq, recompute_tree, (lo, hi)) in cases {
+        let db = Db::new(backend);
+        let store = checkpointed_register(&db);
+        assert!(store.verify(None).unwrap().ok());
+        drop(store);
+        rewrite_event(&db, seq, recompute_tree);
+        let report = db.open().verify(None).unwrap();
+        let case = format!("event {seq}, tree recomputed: {recompute_tree}: {report:#?}");
+        assert_eq!(report.first_bad_seq(), Some(lo), "{case}");
+        assert_eq!(report.first_bad_range(), Some((lo, hi)), "{case}");
+        let first = &report.problems[0].what;
+        if lo == hi {
+            assert!(first.contains(&format!("event {lo} was altered")), "{case}");
+        } else {
+            assert!(
+                first.contains(&format!("one of events {lo}–{hi} was altered")),
+                "{case}"
+            );
+        }
+    }
+}
+
+fn verify_compares_the_current_state_with_the_log(backend: Backend) {
+    // Erasing a person from what the register shows: population and locator lose them.
+    let db = Db::new(backend);
+    let mut store = small_register(&db);
+    drop(store);
+    db.raw("DELETE FROM persons WHERE register_no = 'P2'; DELETE FROM stays WHERE register_no = 'P2'; DELETE FROM held_persons WHERE register_no = 'P2'")
+        .unwrap();
+    store = db.open();
+    let report = store.verify(None).unwrap();
+    assert!(!report.ok(), "{report:?}");
+    let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+    for table in ["persons", "held_persons"] {
+        assert!(
+            whats.contains(&format!("current state: {table}: P2 (events 22, 23) is in the log but missing from the table").as_str()),
+            "{table}: {whats:#?}"
+        );
+    }
+    assert!(
+        whats
+            .iter()
+            .any(|w| w.starts_with("current state: stays: P2/")
+                && w.ends_with("is in the log but missing from the table")),
+        "{whats:#?}"
+    );
+    // seq = the first event concerning the person: the admission.
+    assert_eq!(report.first_bad_seq(), Some(22), "{report:?}");
+    assert_eq!(store.rebuild().unwrap(), 28);
+    assert!(store.verify(None).unwrap().ok());
+
+    // A changed row and a row the log never made.
+    drop(store);
+    db.raw("UPDATE cells SET places = 99 WHERE path = 'F1/U/C1'; INSERT INTO facilities (code, data) VALUES ('GHOST', '{}')")
+        .unwrap();
+    let report = db.open().verify(None).unwrap();
+    let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+    assert!(
+        whats.contains(&"current state: cells: F1/U/C1 differs from what the log says"),
+        "{whats:#?}"
+    );
+    assert!(
+        whats.contains(
+            &"current state: facilities: GHOST is in the table but not in the log (extra)"
+        ),
+        "{whats:#?}"
+    );
 }
 
 fn rebuild_repairs_a_corrupt_state_table(backend: Backend) {
