@@ -47,7 +47,9 @@ pub fn parse_unique(text: &str) -> Result<Value, JsonError> {
 
 const DUPLICATE: &str = "duplicate key";
 
-struct UniqueValue(Value);
+/// A JSON value deserialized with duplicate keys refused at any depth: for readers that
+/// deserialize through serde (axum's `Json` extractor) rather than from text.
+pub struct UniqueValue(pub Value);
 
 impl<'de> de::Deserialize<'de> for UniqueValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -60,9 +60,10 @@ fn at(q: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
 async fn commands(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    body: Result<Json<Value>, JsonRejection>,
+    // Parsed with duplicate keys refused: `{"at": A, …, "at": B}` would otherwise record B.
+    body: Result<Json<habeas_domain::json::UniqueValue>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(body) = body.map_err(|e| match e.status() {
+    let Json(habeas_domain::json::UniqueValue(body)) = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the body is larger than {} bytes", crate::MAX_BODY),

@@ -1114,3 +1114,82 @@ async fn a_known_address_signs_in_while_failures_from_elsewhere_back_the_account
         StatusCode::OK
     );
 }
+
+/// Hardening (#15, item 7), the API as the CLI: a body naming a key twice, a time zone the
+/// IANA database does not know, a date of birth after the admission and a time centuries back
+/// are refused naming the field and rule, and change nothing; a command carrying a
+/// `source_id` already in the log is answered with its first events and records nothing.
+#[tokio::test]
+async fn implausible_commands_are_refused_and_a_source_id_is_recorded_once() {
+    let f = fixture();
+    let before = log_size(&f);
+    let duplicate = r#"{"type":"contact.record","register_no":"SYN-W1","at":"2025-01-03T08:00:00Z","kind":"call","kind":"family_visit"}"#;
+    let (s, body) = call(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(duplicate.into()),
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key `kind`"),
+        "{v}"
+    );
+    for (command, field, rule) in [
+        (
+            json!({"type":"facility.register","facility":"MARS","name":"M","authority":"A","timezone":"Mars/Olympus","official_capacity":1}),
+            "timezone",
+            "malformed",
+        ),
+        (
+            json!({"type":"admission.record","register_no":"SYN-W9","facility":"WEB","at":"2025-01-02T08:00:00Z","legal_status":"remand","person":{"given_names":"A","family_names":"B","sex":"male","date_of_birth":"2999-01-01"}}),
+            "person.date_of_birth",
+            "born-after-admission",
+        ),
+        (
+            json!({"type":"count.record","unit":"WEB/U1","at":"0001-01-01T00:00:00Z","counted":1}),
+            "at",
+            "too-early",
+        ),
+    ] {
+        let (s, v) = call_json(
+            &f,
+            "POST",
+            "/api/v1/commands",
+            Some("reg.istrar"),
+            Some(command),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["refusals"][0]["refusal"]["field"], field, "{v}");
+        assert_eq!(v["refusals"][0]["refusal"]["rule"], rule, "{v}");
+    }
+    assert_eq!(log_size(&f), before, "nothing was recorded");
+    // A retried request with its source_id is answered as the first one, and logged once.
+    let visit = json!({"type":"contact.record","source_id":"retry-1","register_no":"SYN-W1","at":"2025-01-03T08:00:00Z","kind":"family_visit"});
+    let (s1, v1) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(visit.clone()),
+    )
+    .await;
+    let (s2, v2) = call_json(
+        &f,
+        "POST",
+        "/api/v1/commands",
+        Some("reg.istrar"),
+        Some(visit),
+    )
+    .await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{v1} {v2}");
+    assert_eq!(v1["seqs"], v2["seqs"]);
+    assert_eq!(log_size(&f), before + 1);
+}
