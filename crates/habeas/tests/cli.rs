@@ -494,16 +494,10 @@ fn a_kill_mid_apply_loses_no_committed_batch_and_leaves_the_log_verifiable() {
     let db = dir.path().join("crash.db");
     ok(habeas(&db, &["init", "--origin", ORIGIN]));
     let file = dir.path().join("big.jsonl");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    writeln!(f, r#"{{"type":"facility.register","facility":"BIG","name":"Big","authority":"A","timezone":"UTC","official_capacity":1000000}}"#).unwrap();
     // Line 2k admits K{k}; line 2k+1 records a family visit of theirs: a daily-life fact,
     // which nothing but its source key keeps from being recorded twice.
     const N: usize = 100_000;
-    for i in 1..=N {
-        writeln!(f, r#"{{"type":"admission.record","register_no":"K{i:07}","facility":"BIG","at":"2025-01-01T00:00:00Z","legal_status":"remand"}}"#).unwrap();
-        writeln!(f, r#"{{"type":"contact.record","register_no":"K{i:07}","at":"2025-01-02T00:00:00Z","kind":"family_visit"}}"#).unwrap();
-    }
-    drop(f);
+    write_big_file(&file, N, true);
     const BATCH: usize = 250;
     let mut child = Command::new(BIN)
         .args([
@@ -1246,13 +1240,8 @@ fn a_failed_or_killed_bulk_import_can_be_run_again() {
 
     // Killed in the middle of a large import.
     let file = dir.path().join("big.jsonl");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    writeln!(f, r#"{{"type":"facility.register","facility":"BIG","name":"Big","authority":"A","timezone":"UTC","official_capacity":1000000}}"#).unwrap();
     const N: usize = 100_000;
-    for i in 1..=N {
-        writeln!(f, r#"{{"type":"admission.record","register_no":"K{i:07}","facility":"BIG","at":"2025-01-01T00:00:00Z","legal_status":"remand"}}"#).unwrap();
-    }
-    drop(f);
+    write_big_file(&file, N, false);
     let mut child = Command::new(BIN)
         .args(["--db", db.to_str().unwrap(), "apply", "--bulk", "--json"])
         .args(["--batch-size", "500", file.to_str().unwrap()])
@@ -1280,4 +1269,16 @@ fn a_failed_or_killed_bulk_import_can_be_run_again() {
         !dir.path().join("bulk.bulk-building").exists(),
         "no file is left behind"
     );
+}
+
+/// A facility, then `n` admissions (K0000001…), each followed by a family visit when `visits`.
+fn write_big_file(path: &Path, n: usize, visits: bool) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(f, r#"{{"type":"facility.register","facility":"BIG","name":"Big","authority":"A","timezone":"UTC","official_capacity":1000000}}"#).unwrap();
+    for i in 1..=n {
+        writeln!(f, r#"{{"type":"admission.record","register_no":"K{i:07}","facility":"BIG","at":"2025-01-01T00:00:00Z","legal_status":"remand"}}"#).unwrap();
+        if visits {
+            writeln!(f, r#"{{"type":"contact.record","register_no":"K{i:07}","at":"2025-01-02T00:00:00Z","kind":"family_visit"}}"#).unwrap();
+        }
+    }
 }
