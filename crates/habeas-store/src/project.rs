@@ -52,16 +52,11 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
                     rec,
                 ))
                 .unwrap_or_default();
-                // Appending to a JSON array is each backend's own function.
-                let sql = if conn.is_postgres() {
-                    "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || CAST(?3 AS TEXT) || ']')
+                // Appended as text, the same bytes on both backends: `verify` compares the
+                // table with a SQLite rebuild byte for byte, and jsonb would re-space it.
+                let sql = "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || CAST(?3 AS TEXT) || ']')
                      ON CONFLICT (register_no, episode) DO UPDATE
-                     SET notifications = (CAST(episode_facts.notifications AS jsonb) || jsonb_build_array(CAST(CAST(?3 AS TEXT) AS jsonb)))::text"
-                } else {
-                    "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || ?3 || ']')
-                     ON CONFLICT (register_no, episode) DO UPDATE
-                     SET notifications = json_insert(notifications, '$[#]', json(?3))"
-                };
+                     SET notifications = substr(episode_facts.notifications, 1, length(episode_facts.notifications) - 1) || ',' || CAST(?3 AS TEXT) || ']'";
                 conn.prepare_cached(sql)?.execute(params![
                     e.register_no.as_str(),
                     episode,

@@ -694,13 +694,21 @@ fn rebuild_repairs_a_corrupt_state_table() {
         "{}",
         stderr(&o)
     );
-    ok(habeas(&db, &["verify"]));
+    // verify compares the state with the log and names what was broken.
+    let o = habeas(&db, &["verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("persons: SYN-000003") && stdout(&o).contains("cells: "),
+        "{}",
+        stdout(&o)
+    );
     ok(habeas(&db, &["rebuild"]));
     assert_eq!(
         stdout(&ok(habeas(&db, &["show", "SYN-000003", "--json"]))),
         before
     );
     ok(habeas(&db, &["population"]));
+    ok(habeas(&db, &["verify"]));
 }
 
 /// Starts `habeas demo --scale small` with its cache in `cache`, reads what it prints until
