@@ -102,7 +102,9 @@ impl Conn {
 
     pub(crate) fn open_pg(url: &str) -> Result<Conn, StoreError> {
         let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-        client.batch_execute("SET client_min_messages = warning")?;
+        // Marks the register's own sessions: the current-state tables' triggers refuse writes
+        // from any other (schema_pg.rs, migration 4).
+        client.batch_execute("SET client_min_messages = warning; SET habeas.writer = 'on'")?;
         Ok(Conn::Pg(Box::new(PgConn {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),

@@ -26,7 +26,7 @@ pub use log::{Problem, VerifyReport};
 pub use queries::{
     FacilityPopulation, FileEvent, PersonFile, PersonHit, Population, UnitPopulation,
 };
-pub use schema::{SCHEMA_VERSION, STATE_TABLES};
+pub use schema::{SCHEMA_VERSION, STATE_TABLES, WRITER_FUNCTION};
 pub use store::{
     BackgroundCheckpoints, BulkLoadFinished, LEAF_PREFIX, Outcome, SignedCheckpoint, Store,
     key_path, leaf_bytes, start_background_checkpoints,

@@ -56,7 +56,8 @@ pub(crate) fn facts(conn: &Connection, state: &State, r: &Recorded) -> Result<()
                 // table with a SQLite rebuild byte for byte, and jsonb would re-space it.
                 let sql = "INSERT INTO episode_facts (register_no, episode, notifications) VALUES (?1, ?2, '[' || CAST(?3 AS TEXT) || ']')
                      ON CONFLICT (register_no, episode) DO UPDATE
-                     SET notifications = substr(episode_facts.notifications, 1, length(episode_facts.notifications) - 1) || ',' || CAST(?3 AS TEXT) || ']'";
+                     SET notifications = CASE WHEN episode_facts.notifications = '[]' THEN '[' || CAST(?3 AS TEXT) || ']'
+                         ELSE substr(episode_facts.notifications, 1, length(episode_facts.notifications) - 1) || ',' || CAST(?3 AS TEXT) || ']' END";
                 conn.prepare_cached(sql)?.execute(params![
                     e.register_no.as_str(),
                     episode,

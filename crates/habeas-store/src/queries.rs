@@ -277,6 +277,92 @@ impl Store {
     }
 }
 
+/// The log's answers for the public locator when the current-state tables have no row for a
+/// person (they were damaged; `verify` names how): the locator never says "no record" of
+/// someone the log holds.
+impl Store {
+    /// Whereabouts replayed from the person's own events (index `events_subject`) over this
+    /// register's places and agreements; `None` when the log holds no event about them.
+    pub fn whereabouts_from_log(
+        &self,
+        register_no: &RegisterNo,
+    ) -> Result<Option<Whereabouts>, StoreError> {
+        let now = self.state();
+        // Places, agreements and settings are not events of the person; everything of the
+        // person's (orders, transfers, requests, incidents) comes back with their events.
+        let mut state = State {
+            facilities: now.facilities.clone(),
+            units: now.units.clone(),
+            cells: now.cells.clone(),
+            agreements: now.agreements.clone(),
+            settings: now.settings.clone(),
+            ..State::default()
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, record FROM events WHERE subject = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([register_no.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut any = false;
+        for row in rows {
+            let (seq, record) = row?;
+            let seq = u64::try_from(seq).unwrap_or(0);
+            let recorded = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
+                seq,
+                detail: format!("record does not parse: {e}"),
+            })?;
+            habeas_domain::apply(&mut state, &recorded).map_err(|e| StoreError::Corrupt {
+                seq,
+                detail: e.to_string(),
+            })?;
+            any = true;
+        }
+        if !any {
+            return Ok(None);
+        }
+        Ok(state.persons.get(register_no).and_then(Person::whereabouts))
+    }
+
+    /// Register numbers whose admission in the log names these family names (any case) and
+    /// date of birth, at most two; a scan of the admissions, so only for a table's miss.
+    pub fn find_by_identity_in_log(
+        &self,
+        family_names: &str,
+        date_of_birth: &str,
+    ) -> Result<Vec<RegisterNo>, StoreError> {
+        // The canonical record has no white space: a cheap filter before parsing.
+        let needle = format!("\"date_of_birth\":\"{date_of_birth}\"");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, record FROM events WHERE type = 'admission.recorded' AND instr(record, ?1) > 0 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([needle.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let wanted = family_names.trim().to_lowercase();
+        let mut found: Vec<RegisterNo> = Vec::new();
+        for row in rows {
+            let (seq, record) = row?;
+            let recorded = Recorded::from_json(&record).map_err(|e| StoreError::Corrupt {
+                seq: u64::try_from(seq).unwrap_or(0),
+                detail: format!("record does not parse: {e}"),
+            })?;
+            if let Event::AdmissionRecorded(a) = &recorded.event
+                && let Some(person) = &a.person
+                && person.family_names.as_str().trim().to_lowercase() == wanted
+                && person.date_of_birth.map(|d| d.to_string()).as_deref() == Some(date_of_birth)
+                && !found.contains(&a.register_no)
+            {
+                found.push(a.register_no.clone());
+                if found.len() == 2 {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 impl Store {
     /// The facility responsible for a person now, or the last one that held them.
     pub fn person_facility(

@@ -1,7 +1,10 @@
 //! The SQLite schema: the log (append-only by trigger) and the current-state tables.
 
-/// Bumped on every change to the schema; `open` refuses a register of another version.
-pub const SCHEMA_VERSION: &str = "5";
+/// Bumped on every change to the schema; `open` refuses a register of another version, except
+/// schema 5, which a writable `open` brings to 6 (it only lacks the state guards).
+pub const SCHEMA_VERSION: &str = "6";
+/// The schema `open` upgrades in place by adding [`state_guards`].
+pub const UPGRADED_FROM: &str = "5";
 /// Written in `meta.format`: tells a habeas register from any other SQLite file.
 pub const FORMAT: &str = "habeas-register";
 
@@ -267,3 +270,27 @@ pub const STATE_TABLES: &[&str] = &[
     "departures",
     "deaths",
 ];
+
+/// The name of the SQL function that tells the register's own connections from any other. The
+/// register registers it on each connection it opens; a trigger that calls it from elsewhere
+/// (the `sqlite3` shell, another program) fails with "no such function", so the write is
+/// refused either way.
+pub const WRITER_FUNCTION: &str = "habeas_writer";
+
+/// Triggers refusing inserts, updates and deletes on every current-state table from anything
+/// but the register (schema 6). A guard against edits by hand and other programs: whoever
+/// controls the file can drop it, and `verify` is what detects a changed state.
+pub fn state_guards() -> String {
+    let mut sql = String::new();
+    for table in STATE_TABLES {
+        for op in ["INSERT", "UPDATE", "DELETE"] {
+            sql.push_str(&format!(
+                "CREATE TRIGGER IF NOT EXISTS {table}_{lower}_by_register_only BEFORE {op} ON {table}
+                 WHEN {WRITER_FUNCTION}() IS NOT 1
+                 BEGIN SELECT RAISE(ABORT, '{table} is current state derived from the log: only the register writes it (habeas rebuild re-derives it)'); END;\n",
+                lower = op.to_lowercase(),
+            ));
+        }
+    }
+    sql
+}

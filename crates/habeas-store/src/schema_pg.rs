@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: MIGRATION_3,
     },
+    Migration {
+        version: 4,
+        sql: MIGRATION_4,
+    },
 ];
 
 /// Migrations after which the current-state tables must be rebuilt from the log (they add a
@@ -36,7 +40,7 @@ pub fn latest() -> u32 {
 }
 
 /// `latest()` as text, for messages.
-pub const LATEST_NAME: &str = "3";
+pub const LATEST_NAME: &str = "4";
 
 /// The table of applied migrations (created before the first one).
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -285,4 +289,29 @@ const MIGRATION_3: &str = r#"
 -- recorded. Records written before this migration carry none, so the column needs no filling.
 ALTER TABLE events ADD COLUMN source_id TEXT;
 CREATE INDEX events_source ON events(source_id) WHERE source_id IS NOT NULL;
+"#;
+
+/// SQLite's schema 6: the current-state tables refuse writes from anything but the register,
+/// whose connections set `habeas.writer` (db.rs). A guard against edits by hand: anyone who can
+/// set the variable can write, and `verify` is what detects a changed state.
+const MIGRATION_4: &str = r#"
+CREATE FUNCTION habeas_guard_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('habeas.writer', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION '% is current state derived from the log: only the register writes it (habeas rebuild re-derives it)', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
+END $$;
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['facilities', 'units', 'cells', 'court_orders', 'agreements',
+        'transfers', 'persons', 'stays', 'held_persons', 'episode_facts', 'health_requests',
+        'settings', 'contacts', 'notifications', 'health_exams', 'exercise', 'incidents',
+        'counts', 'departures', 'deaths'] LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
+            FOR EACH STATEMENT EXECUTE FUNCTION habeas_guard_state()', t || '_by_register_only', t);
+    END LOOP;
+END $$;
 "#;

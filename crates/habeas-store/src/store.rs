@@ -262,7 +262,10 @@ impl Store {
         let result = (|| -> Result<(), StoreError> {
             conn.begin_log()?;
             match &conn {
-                Conn::Sqlite(_) => conn.execute_batch(schema::CREATE)?,
+                Conn::Sqlite(_) => {
+                    conn.execute_batch(schema::CREATE)?;
+                    conn.execute_batch(&schema::state_guards())?;
+                }
                 Conn::Pg(_) => {
                     conn.execute_batch(crate::schema_pg::MIGRATIONS_TABLE)?;
                     for m in crate::schema_pg::MIGRATIONS {
@@ -346,8 +349,16 @@ impl Store {
         }
         match &conn {
             Conn::Sqlite(c) => {
-                let version = meta.get("schema_version").cloned().unwrap_or_default();
-                if version != schema::SCHEMA_VERSION {
+                let mut version = meta.get("schema_version").cloned().unwrap_or_default();
+                if version == schema::UPGRADED_FROM && !read_only {
+                    configure(c)?;
+                    upgrade_sqlite(c)?;
+                    version = schema::SCHEMA_VERSION.to_owned();
+                }
+                // A read-only handle reads schema 5 as 6: they differ only in the guards.
+                if version != schema::SCHEMA_VERSION
+                    && !(read_only && version == schema::UPGRADED_FROM)
+                {
                     return Err(StoreError::WrongVersion {
                         path,
                         found: version,
@@ -1237,6 +1248,16 @@ impl Drop for BackgroundCheckpoints {
 
 fn configure(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // The mark of the register's own connections, which the state guards ask for. Innocuous:
+    // triggers may call it whatever the schema's trust setting.
+    conn.create_scalar_function(
+        schema::WRITER_FUNCTION,
+        0,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC
+            | rusqlite::functions::FunctionFlags::SQLITE_INNOCUOUS,
+        |_| Ok(1),
+    )?;
     // WAL + synchronous=FULL: a committed batch survives a crash or power loss.
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -1247,6 +1268,18 @@ fn configure(conn: &rusqlite::Connection) -> Result<(), StoreError> {
          PRAGMA wal_autocheckpoint=16384;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Schema 5 → 6: adds the state guards, in one transaction with the version.
+fn upgrade_sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(&schema::state_guards())?;
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [schema::SCHEMA_VERSION],
+    )?;
+    tx.commit()?;
     Ok(())
 }
 

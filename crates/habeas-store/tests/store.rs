@@ -117,6 +117,25 @@ impl Db {
         }
     }
 
+    /// Runs `sql` on a connection that bears the register's mark, as a program imitating the
+    /// register could: the current-state tables' guards let it through (only `verify` tells).
+    pub fn raw_as_register(&self, sql: &str) -> Result<(), String> {
+        match &self.location {
+            DbLocation::Sqlite(p) => {
+                let conn = rusqlite::Connection::open(p).unwrap();
+                conn.create_scalar_function(
+                    habeas_store::WRITER_FUNCTION,
+                    0,
+                    rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+                    |_| Ok(1),
+                )
+                .unwrap();
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            DbLocation::Postgres(_) => self.raw(&format!("SET habeas.writer = 'on'; {sql}")),
+        }
+    }
+
     /// The first column of every row, as text.
     pub fn texts(&self, sql: &str) -> Vec<String> {
         match &self.location {
@@ -200,6 +219,7 @@ conformance!(
     refused_command_changes_nothing_and_atomic_batch_rolls_back,
     transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded,
     log_tables_refuse_update_and_delete,
+    state_tables_refuse_writes_from_anything_but_the_register,
     proofs_verify_against_the_signed_checkpoints,
     the_checks_example_triggers_every_check_exactly_once,
     verify_finds_every_kind_of_tampering,
@@ -463,6 +483,78 @@ fn log_tables_refuse_update_and_delete(backend: Backend) {
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
     assert!(db.open().verify(None).unwrap().ok());
+}
+
+/// Hardening (#15, item 2): the current-state tables refuse writes from anything but the
+/// register — the `sqlite3` shell or `psql`, say — so nobody erases a person from what the
+/// register shows by hand; the register itself still writes them.
+fn state_tables_refuse_writes_from_anything_but_the_register(backend: Backend) {
+    let db = Db::new(backend);
+    let store = small_register(&db);
+    let before = dump(&store);
+    drop(store);
+    for table in habeas_store::STATE_TABLES {
+        for sql in [
+            format!("DELETE FROM {table}"),
+            format!("UPDATE {table} SET recorded_us = 0"),
+            format!("INSERT INTO {table} DEFAULT VALUES"),
+        ] {
+            let err = db.raw(&sql).unwrap_err();
+            let refused = match backend {
+                // The shell does not know the register's function: the guard cannot run.
+                Backend::Sqlite => {
+                    err.contains("no such function: habeas_writer")
+                        || err.contains("only the register writes it")
+                }
+                Backend::Postgres => err.contains(&format!(
+                    "{table} is current state derived from the log: only the register writes it"
+                )),
+            };
+            // A column the table lacks is refused by the database before any guard.
+            assert!(refused || err.contains("recorded_us"), "{sql}: {err}");
+        }
+    }
+    if backend == Backend::Postgres {
+        let err = db.raw("TRUNCATE persons").unwrap_err();
+        assert!(err.contains("only the register writes it"), "{err}");
+    }
+    let mut store = db.open();
+    assert_eq!(dump(&store), before, "nothing changed");
+    // The register writes through its own guards.
+    let (o, _) = store
+        .submit_batch(&[sub(r#"{"type":"release.record","register_no":"P1","at":"2025-03-01T00:00:00Z","reason":"court_order","authority":"Juzgado 1","reference":"SYN-REL-1"}"#)], false)
+        .unwrap();
+    assert!(o[0].is_ok(), "{o:?}");
+    assert_eq!(store.rebuild().unwrap(), 29);
+    assert!(store.verify(None).unwrap().ok());
+}
+
+/// A SQLite register of schema 5 (before the state guards) gets them from its next writable
+/// open, and says schema 6.
+#[test]
+fn a_sqlite_register_of_schema_5_gets_the_state_guards_on_open() {
+    let db = Db::new(Backend::Sqlite);
+    drop(small_register(&db));
+    let guards = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_by_register_only'";
+    assert_eq!(db.texts(guards), ["60"]);
+    let mut undo = String::new();
+    for table in habeas_store::STATE_TABLES {
+        for op in ["insert", "update", "delete"] {
+            undo.push_str(&format!("DROP TRIGGER {table}_{op}_by_register_only;"));
+        }
+    }
+    undo.push_str("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+    db.raw(&undo).unwrap();
+    assert_eq!(db.texts(guards), ["0"]);
+    let store = db.open();
+    assert_eq!(db.texts(guards), ["60"]);
+    assert_eq!(
+        db.texts("SELECT value FROM meta WHERE key = 'schema_version'"),
+        [habeas_store::SCHEMA_VERSION]
+    );
+    let err = db.raw("DELETE FROM persons").unwrap_err();
+    assert!(err.contains("no such function: habeas_writer"), "{err}");
+    assert!(store.verify(None).unwrap().ok());
 }
 
 fn proofs_verify_against_the_signed_checkpoints(backend: Backend) {
@@ -1047,7 +1139,7 @@ fn verify_compares_the_current_state_with_the_log(backend: Backend) {
     let db = Db::new(backend);
     let mut store = small_register(&db);
     drop(store);
-    db.raw("DELETE FROM persons WHERE register_no = 'P2'; DELETE FROM stays WHERE register_no = 'P2'; DELETE FROM held_persons WHERE register_no = 'P2'")
+    db.raw_as_register("DELETE FROM persons WHERE register_no = 'P2'; DELETE FROM stays WHERE register_no = 'P2'; DELETE FROM held_persons WHERE register_no = 'P2'")
         .unwrap();
     store = db.open();
     let report = store.verify(None).unwrap();
@@ -1073,7 +1165,7 @@ fn verify_compares_the_current_state_with_the_log(backend: Backend) {
 
     // A changed row and a row the log never made.
     drop(store);
-    db.raw("UPDATE cells SET places = 99 WHERE path = 'F1/U/C1'; INSERT INTO facilities (code, data) VALUES ('GHOST', '{}')")
+    db.raw_as_register("UPDATE cells SET places = 99 WHERE path = 'F1/U/C1'; INSERT INTO facilities (code, data) VALUES ('GHOST', '{}')")
         .unwrap();
     let report = db.open().verify(None).unwrap();
     let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
@@ -1093,7 +1185,7 @@ fn rebuild_repairs_a_corrupt_state_table(backend: Backend) {
     let db = Db::new(backend);
     let mut store = small_register(&db);
     let before = dump(&store);
-    db.raw("UPDATE persons SET data = 'not json' WHERE register_no = 'P1'; DELETE FROM stays WHERE register_no = 'P2'")
+    db.raw_as_register("UPDATE persons SET data = 'not json' WHERE register_no = 'P1'; DELETE FROM stays WHERE register_no = 'P2'")
         .unwrap();
     let p1 = RegisterNo::parse("P1").unwrap();
     let err = store.person(&p1).unwrap_err().to_string();
@@ -1357,10 +1449,10 @@ fn postgres_migrations_are_recorded_and_newer_schemas_refused() {
     drop(db.create());
     assert_eq!(
         db.texts("SELECT version FROM schema_migrations ORDER BY version"),
-        ["1", "2", "3"]
+        ["1", "2", "3", "4"]
     );
     drop(db.open());
-    assert_eq!(db.texts("SELECT count(*) FROM schema_migrations"), ["3"]);
+    assert_eq!(db.texts("SELECT count(*) FROM schema_migrations"), ["4"]);
     let err = Store::create_at(&db.location, &db.dir.path().join("k2"), "example.org/x")
         .err()
         .unwrap();
@@ -1782,7 +1874,9 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     assert_eq!(
         of(store, at("2025-03-12T12:00:00Z"), true),
         vec![
-            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            // Late from when the limit ran out after the visit (5 March 10:00), not from
+            // when it was entered (#16, item 2).
+            f("late-record", "P1", "2025-03-06T10:00:00Z"),
             f("no-legal-access", "P2", "2025-03-08T08:00:00Z")
         ]
     );
@@ -1791,14 +1885,14 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     assert_eq!(
         of(store, at("2025-03-24T12:00:00Z"), false),
         vec![
-            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            f("late-record", "P1", "2025-03-06T10:00:00Z"),
             f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
         ]
     );
     // Now: P1 had a visit on 25 March and legal access; P2 is no longer held.
     assert_eq!(
         of(store, None, false),
-        vec![f("late-record", "P1", "2025-03-20T09:00:00Z")]
+        vec![f("late-record", "P1", "2025-03-06T10:00:00Z")]
     );
     // The projections are a cache of the log: after rebuild, the same findings.
     store.rebuild().unwrap();
@@ -1806,7 +1900,7 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     assert_eq!(
         of(store, at("2025-03-24T12:00:00Z"), false),
         vec![
-            f("late-record", "P1", "2025-03-20T09:00:00Z"),
+            f("late-record", "P1", "2025-03-06T10:00:00Z"),
             f("no-family-contact", "P1", "2025-03-20T10:00:00Z")
         ]
     );
@@ -1869,14 +1963,15 @@ fn postgres_migration_2_fills_the_new_projections_of_an_existing_register() {
          DROP INDEX events_movements, events_agreement_admissions, events_recorded, stays_span, stays_unit;
          CREATE INDEX stays_unit ON stays(unit, until_us) WHERE unit IS NOT NULL;
          DROP INDEX events_source; ALTER TABLE events DROP COLUMN source_id;
-         DELETE FROM schema_migrations WHERE version IN (2, 3)",
+         DROP FUNCTION habeas_guard_state() CASCADE;
+         DELETE FROM schema_migrations WHERE version IN (2, 3, 4)",
     )
     .unwrap();
     let mut store = db.open();
     store.set_clock(|| "2025-03-25T00:01:00Z".parse().unwrap());
     assert_eq!(
         db.texts("SELECT version FROM schema_migrations ORDER BY version"),
-        ["1", "2", "3"]
+        ["1", "2", "3", "4"]
     );
     assert!(
         db.texts("SELECT value FROM meta WHERE key = 'rebuild_needed'")

@@ -141,6 +141,11 @@ async fn locate(
                     // Exactly one match or nothing: never a list.
                     match hits.as_slice() {
                         [one] => RegisterNo::parse(&one.register_no).ok(),
+                        // The table may have lost them: the log has the last word.
+                        [] => match store.find_by_identity_in_log(f, d)?.as_slice() {
+                            [one] => Some(one.clone()),
+                            _ => None,
+                        },
                         _ => None,
                     }
                 }
@@ -153,7 +158,21 @@ async fn locate(
             let Some(r) = register_no else {
                 return Ok(None);
             };
-            let Some(w) = store.whereabouts(&r)? else {
+            let w = match store.person(&r)? {
+                Some(person) => person.whereabouts(),
+                None => {
+                    // Damaged current state must not turn into "no record" for a relative.
+                    let w = store.whereabouts_from_log(&r)?;
+                    if w.is_some() {
+                        eprintln!(
+                            "habeas serve: the current state has no row for {r}, whom the log holds; \
+                             the locator answered from the log (run `habeas verify`, then `habeas rebuild`)"
+                        );
+                    }
+                    w
+                }
+            };
+            let Some(w) = w else {
                 return Ok(None);
             };
             if !w.status.is_held() {

@@ -494,6 +494,48 @@ async fn the_locator_answers_exact_queries_with_the_facility_only_and_is_rate_li
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// Hardening (#15, item 2): a person erased from the current-state tables behind the
+/// register's back is still found by the locator, which answers from the log.
+#[tokio::test]
+async fn the_locator_answers_from_the_log_when_the_tables_lost_a_person() {
+    let f = fixture();
+    let erase = rusqlite::Connection::open(&f.path).unwrap();
+    // A program imitating the register's mark: the guards let it through.
+    erase
+        .create_scalar_function(
+            habeas_store::WRITER_FUNCTION,
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok(1),
+        )
+        .unwrap();
+    erase
+        .execute_batch(
+            "DELETE FROM persons WHERE register_no = 'SYN-W1';
+             DELETE FROM stays WHERE register_no = 'SYN-W1';
+             DELETE FROM held_persons WHERE register_no = 'SYN-W1'",
+        )
+        .unwrap();
+    drop(erase);
+    let (s, v) = call_json(&f, "GET", "/locate?register_no=SYN-W1", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["found"], true, "{v}");
+    assert_eq!(v["facility"]["name"], "Centro Web (synthetic)");
+    let (_, v) = call_json(
+        &f,
+        "GET",
+        "/locate?family_names=web%20ejemplo&date_of_birth=1990-01-01",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v["found"], true, "{v}");
+    assert_eq!(v["facility"]["code"], "WEB", "{v}");
+    // Nobody the log does not hold is found that way.
+    let (_, v) = call_json(&f, "GET", "/locate?register_no=SYN-W404", None, None).await;
+    assert_eq!(v["found"], false);
+}
+
 #[tokio::test]
 async fn a_real_socket_serves_the_same_router() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -683,10 +683,23 @@ fn rebuild_repairs_a_corrupt_state_table() {
     let dir = tempfile::tempdir().unwrap();
     let db = walkthrough(dir.path());
     let before = stdout(&ok(habeas(&db, &["show", "SYN-000003", "--json"])));
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch("UPDATE cells SET data = 'garbage'; DELETE FROM persons WHERE register_no = 'SYN-000003'")
+    let tamper =
+        "UPDATE cells SET data = 'garbage'; DELETE FROM persons WHERE register_no = 'SYN-000003'";
+    // The shell cannot: the state tables take writes from the register only.
+    let shell = rusqlite::Connection::open(&db).unwrap();
+    let err = shell.execute_batch(tamper).unwrap_err().to_string();
+    assert!(err.contains("no such function: habeas_writer"), "{err}");
+    // A program imitating the register's mark can; verify and rebuild are the defence.
+    shell
+        .create_scalar_function(
+            habeas_store::WRITER_FUNCTION,
+            0,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok(1),
+        )
         .unwrap();
+    shell.execute_batch(tamper).unwrap();
+    drop(shell);
     let o = habeas(&db, &["population"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
