@@ -341,16 +341,23 @@ impl Store {
         register_no: Option<&RegisterNo>,
         what: &str,
     ) -> Result<(), StoreError> {
-        insert_access(
-            &self.conn,
-            &AccessRecord {
-                at: self.now(),
-                user: user.to_owned(),
-                register_no: register_no.map(|r| r.to_string()),
-                what: what.to_owned(),
-            },
-        )?;
-        Ok(())
+        let record = AccessRecord {
+            at: self.now(),
+            user: user.to_owned(),
+            register_no: register_no.map(|r| r.to_string()),
+            what: what.to_owned(),
+        };
+        if !self.conn.is_autocommit() {
+            return append_access(&self.conn, self.signer(), std::slice::from_ref(&record));
+        }
+        // Its own transaction: the entry and the signed head land together.
+        self.conn.begin_log()?;
+        let result = append_access(&self.conn, self.signer(), std::slice::from_ref(&record))
+            .and_then(|()| self.conn.execute_batch("COMMIT"));
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result
     }
 
     /// The latest `limit` entries of the access log, newest first.
@@ -418,17 +425,35 @@ impl Store {
         if !self.in_transaction() {
             return Err(StoreError::NoTransaction);
         }
-        records
-            .iter()
-            .try_for_each(|r| insert_access(&self.conn, r))
+        append_access(&self.conn, self.signer(), records)
     }
 }
 
-/// The one statement that writes the access log.
-fn insert_access(conn: &Conn, r: &AccessRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO access_log (at, \"user\", register_no, what) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![r.at.to_string(), r.user, r.register_no, r.what])?;
+/// The one writer of the access log: appends the entries and, when the stored head is sound,
+/// folds them into it and signs it again, inside the caller's transaction. A missing or
+/// broken head is left as found, for `verify` to report: resealing it would hide a deletion.
+fn append_access(
+    conn: &Conn,
+    signer: &habeas_ledger::Signer,
+    records: &[AccessRecord],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut head = crate::access_head::stored(conn, signer.name())?;
+    for r in records {
+        let at = r.at.to_string();
+        let id: i64 = conn.query_row(
+            "INSERT INTO access_log (at, \"user\", register_no, what) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            params![at, r.user, r.register_no, r.what],
+            |row| row.get(0),
+        )?;
+        if let Some(h) = &mut head {
+            h.fold(id, &at, &r.user, r.register_no.as_deref(), &r.what);
+        }
+    }
+    if let Some(h) = head {
+        crate::access_head::write(conn, signer, &h)?;
+    }
     Ok(())
 }

@@ -187,6 +187,8 @@ impl Store {
                     ])
                 },
             )?;
+            // The copy's head, over the same entries, signed with the copy's key.
+            crate::access_head::write(to, copy.signer(), &crate::access_head::fold_all(to)?)?;
             to.execute_batch("COMMIT")
         })();
         if result.is_err() && !to.is_autocommit() {

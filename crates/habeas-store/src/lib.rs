@@ -3,6 +3,7 @@
 //! leaves and tree hashes, the current-state tables and a signed checkpoint are written in one
 //! transaction. The events, tree and checkpoint tables refuse UPDATE and DELETE by trigger.
 
+mod access_head;
 mod accounts;
 mod copy;
 mod db;

@@ -188,6 +188,7 @@ impl Store {
                 report.problems = self.check_state(MAX_PROBLEMS)?;
                 report.problems.sort_by_key(|p| p.seq.unwrap_or(u64::MAX));
             }
+            report.problems.extend(self.check_access_log()?);
             Ok(report)
         });
         // The verification's error first: it is the cause of a failed COMMIT.

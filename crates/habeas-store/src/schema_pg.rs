@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[Migration] = &[
 /// projection that an existing register's events have not filled yet).
 pub const REBUILD_AFTER: &[u32] = &[2];
 
+/// The migration from which the access log has a signed head (access_head.rs): `open` signs
+/// the first one over the entries already there.
+pub const ACCESS_HEAD_FROM: u32 = 4;
+
 /// The schema version this build writes: the last migration's.
 pub fn latest() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.version)

@@ -281,6 +281,7 @@ impl Store {
             ins.execute(params!["origin", signer.name()])?;
             ins.execute(params!["verifier_key", signer.verifier_key()])?;
             drop(ins);
+            crate::access_head::write(&conn, signer, &crate::access_head::Head::EMPTY)?;
             conn.execute_batch("COMMIT")?;
             Ok(())
         })();
@@ -347,28 +348,6 @@ impl Store {
                     .into(),
             ));
         }
-        match &conn {
-            Conn::Sqlite(c) => {
-                let mut version = meta.get("schema_version").cloned().unwrap_or_default();
-                if version == schema::UPGRADED_FROM && !read_only {
-                    configure(c)?;
-                    upgrade_sqlite(c)?;
-                    version = schema::SCHEMA_VERSION.to_owned();
-                }
-                // A read-only handle reads schema 5 as 6: they differ only in the guards.
-                if version != schema::SCHEMA_VERSION
-                    && !(read_only && version == schema::UPGRADED_FROM)
-                {
-                    return Err(StoreError::WrongVersion {
-                        path,
-                        found: version,
-                        expected: schema::SCHEMA_VERSION,
-                    });
-                }
-                configure(c)?;
-            }
-            Conn::Pg(_) => migrate_pg(&conn, &path)?,
-        }
         let origin = meta.get("origin").cloned().unwrap_or_default();
         let key_text = std::fs::read_to_string(key_file).map_err(|e| StoreError::Key {
             path: key_file.to_owned(),
@@ -383,6 +362,28 @@ impl Store {
                 path: key_file.to_owned(),
                 detail: "this key is not the register's signing key".into(),
             });
+        }
+        match &conn {
+            Conn::Sqlite(c) => {
+                let mut version = meta.get("schema_version").cloned().unwrap_or_default();
+                if version == schema::UPGRADED_FROM && !read_only {
+                    configure(c)?;
+                    upgrade_sqlite(&conn, &signer)?;
+                    version = schema::SCHEMA_VERSION.to_owned();
+                }
+                // A read-only handle reads schema 5 as 6: they differ only in the guards.
+                if version != schema::SCHEMA_VERSION
+                    && !(read_only && version == schema::UPGRADED_FROM)
+                {
+                    return Err(StoreError::WrongVersion {
+                        path,
+                        found: version,
+                        expected: schema::SCHEMA_VERSION,
+                    });
+                }
+                configure(c)?;
+            }
+            Conn::Pg(_) => migrate_pg(&conn, &path, &signer)?,
         }
         let mut store = Store {
             conn,
@@ -1271,16 +1272,23 @@ fn configure(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Schema 5 → 6: adds the state guards, in one transaction with the version.
-fn upgrade_sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    tx.execute_batch(&schema::state_guards())?;
-    tx.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-        [schema::SCHEMA_VERSION],
-    )?;
-    tx.commit()?;
-    Ok(())
+/// Schema 5 → 6: adds the state guards and signs the access log's first head, in one
+/// transaction with the version.
+fn upgrade_sqlite(conn: &Conn, signer: &Signer) -> Result<(), StoreError> {
+    conn.begin_log()?;
+    let result = (|| {
+        conn.execute_batch(&schema::state_guards())?;
+        crate::access_head::write(conn, signer, &crate::access_head::fold_all(conn)?)?;
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            params![schema::SCHEMA_VERSION],
+        )?;
+        conn.execute_batch("COMMIT")
+    })();
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result
 }
 
 fn read_meta(conn: &Conn) -> Result<HashMap<String, String>, StoreError> {
@@ -1311,7 +1319,7 @@ fn apply_pg_migration(conn: &Conn, m: &crate::schema_pg::Migration) -> Result<()
 /// Applies the migrations this build has and the register lacks, in one transaction under
 /// the log's lock (so two processes opening an old register do not both migrate it);
 /// refuses a register migrated by a newer build.
-fn migrate_pg(conn: &Conn, path: &Path) -> Result<(), StoreError> {
+fn migrate_pg(conn: &Conn, path: &Path, signer: &Signer) -> Result<(), StoreError> {
     let applied = |conn: &Conn| -> Result<u32, StoreError> {
         conn.query_row(
             "SELECT coalesce(max(version), 0) FROM schema_migrations",
@@ -1339,6 +1347,10 @@ fn migrate_pg(conn: &Conn, path: &Path) -> Result<(), StoreError> {
             .filter(|m| m.version > found)
         {
             apply_pg_migration(conn, m)?;
+            if m.version == crate::schema_pg::ACCESS_HEAD_FROM {
+                // The access log's first head, over the entries it already has.
+                crate::access_head::write(conn, signer, &crate::access_head::fold_all(conn)?)?;
+            }
             if crate::schema_pg::REBUILD_AFTER.contains(&m.version) {
                 // Done by `open` once the store is up; a crash before it only repeats it.
                 conn.execute(

@@ -220,6 +220,7 @@ conformance!(
     transfer_order_barred_by_court_order_is_refused_but_departure_is_recorded,
     log_tables_refuse_update_and_delete,
     state_tables_refuse_writes_from_anything_but_the_register,
+    verify_detects_deleted_and_changed_access_log_entries,
     proofs_verify_against_the_signed_checkpoints,
     the_checks_example_triggers_every_check_exactly_once,
     verify_finds_every_kind_of_tampering,
@@ -555,6 +556,54 @@ fn a_sqlite_register_of_schema_5_gets_the_state_guards_on_open() {
     let err = db.raw("DELETE FROM persons").unwrap_err();
     assert!(err.contains("no such function: habeas_writer"), "{err}");
     assert!(store.verify(None).unwrap().ok());
+}
+
+/// Hardening (#15, item 2): deleting access-log entries behind the register's back — the
+/// newest included — or changing one, or removing the signed head, is named by `verify`.
+fn verify_detects_deleted_and_changed_access_log_entries(backend: Backend) {
+    let db = Db::new(backend);
+    let store = small_register(&db);
+    for i in 0..3 {
+        let p = habeas_domain::RegisterNo::parse(&format!("P{i}")).unwrap();
+        store.log_access("omb", Some(&p), "person.show").unwrap();
+    }
+    drop(store);
+    let report = db.open().verify(None).unwrap();
+    assert!(report.ok(), "{report:?}");
+    // Each case on a fresh copy of the same register.
+    let copy = || {
+        let other = Db::new(backend);
+        db.open().copy_to(&other.location, &other.key).unwrap();
+        other
+    };
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "the newest entry deleted",
+            "DELETE FROM access_log WHERE id = (SELECT max(id) FROM access_log)",
+            "access log: 1 of the 3 entries its signed head counts are missing: entries were deleted",
+        ),
+        (
+            "an entry changed",
+            "UPDATE access_log SET \"user\" = 'someone.else' WHERE id = (SELECT min(id) FROM access_log)",
+            "access log: its 3 entries do not hash to its signed head: entries were changed or replaced",
+        ),
+        (
+            "the head removed with every entry",
+            "DELETE FROM access_log; DELETE FROM meta WHERE key = 'access_log_head'",
+            "access log: it holds 0 entries but its signed head is missing: it was removed",
+        ),
+    ];
+    for (what, sql, expected) in cases {
+        let other = copy();
+        assert!(
+            other.open().verify(None).unwrap().ok(),
+            "{what}: the copy verifies"
+        );
+        other.tamper(&["access_log"], sql);
+        let report = other.open().verify(None).unwrap();
+        let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
+        assert_eq!(whats, [*expected], "{what}");
+    }
 }
 
 fn proofs_verify_against_the_signed_checkpoints(backend: Backend) {
