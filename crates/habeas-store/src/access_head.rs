@@ -6,7 +6,7 @@
 //! access log is not part of the published log, and its entries are personal data.
 //!
 //! Limit: someone who can write the database can put back an older signed head and delete
-//! the entries since it; only a head kept outside (`habeas verify` prints it) shows that.
+//! the entries since it; only a copy of the head kept outside the database shows that.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
