@@ -20,7 +20,7 @@ step population
 step population --at 2025-03-20T12:00:00Z
 step log checkpoint
 step log prove 10
-step findings --at 2025-06-30 --known-now --check no-legal-basis
+step findings --at 2025-06-30 --check no-legal-basis
 step verify
 printf '\n# A transfer order barred by a court order is refused, and nothing is applied:\n'
 echo '{"type":"transfer.order","transfer":"T-9","register_nos":["SYN-000003"],"to":{"jurisdiction":"Otheria","authority":"Otheria (synthetic)"},"authority":"Ministry (synthetic)","reference":"R-9","planned_at":"2025-05-01T00:00:00Z"}' \

@@ -16,6 +16,7 @@ pub mod json;
 pub mod model;
 pub mod refusal;
 pub mod state;
+pub mod view;
 pub mod zones;
 
 pub use apply::{ApplyError, apply};
@@ -25,3 +26,4 @@ pub use event::{Event, Recorded};
 pub use ids::*;
 pub use refusal::Refusal;
 pub use state::*;
+pub use view::View;

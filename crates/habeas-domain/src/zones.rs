@@ -31,6 +31,37 @@ pub fn day_start(d: Date, tz: &TimeZone) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// The register's own time zone, for figures that span its facilities (the statistics'
+/// months): the zone most of its facilities record (the first by code on a tie), UTC when
+/// it has none the database knows.
+pub fn register_zone<'a>(facilities: impl IntoIterator<Item = &'a crate::Facility>) -> TimeZone {
+    let mut counts: std::collections::BTreeMap<&str, (usize, &crate::FacilityCode)> =
+        std::collections::BTreeMap::new();
+    for f in facilities {
+        let e = counts
+            .entry(f.timezone.as_str())
+            .or_insert((0, &f.facility));
+        e.0 += 1;
+        e.1 = e.1.min(&f.facility);
+    }
+    let mut best: Option<(usize, &crate::FacilityCode, TimeZone)> = None;
+    for (name, (n, first)) in counts {
+        let Some(tz) = zone(name) else { continue };
+        if best
+            .as_ref()
+            .is_none_or(|(bn, bf, _)| n > *bn || (n == *bn && first < *bf))
+        {
+            best = Some((n, first, tz));
+        }
+    }
+    best.map_or(TimeZone::UTC, |(_, _, tz)| tz)
+}
+
+/// The first instant of the month of `d` in `tz`.
+pub fn month_start(d: Date, tz: &TimeZone) -> Timestamp {
+    day_start(d.first_of_month(), tz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use habeas_domain::{Command, Submission};
+use habeas_domain::{Command, Submission, View};
 use habeas_sim::{AGREEMENT_BASIS, Config, MEGA_PRISON, Scale, Summary, generate};
 use serde_json::Value;
 
@@ -174,7 +174,7 @@ fn small_register_is_accepted_whole_and_verifies() {
         }
     }
     assert!(store.verify(None).unwrap().ok());
-    let p = store.population(None).unwrap();
+    let p = store.population(None, View::KnownNow).unwrap();
     assert_eq!(p.total, summary.held_at_end);
     assert_eq!(p.in_transit, 0);
     let mega = p

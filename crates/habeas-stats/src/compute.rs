@@ -4,17 +4,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use habeas_domain::View;
 use habeas_domain::checks::{CHECKS, SubjectKind};
 use habeas_domain::model::{LegalStatus, PricePer, Sex};
+use habeas_domain::zones::{day_start, local_date};
 use habeas_domain::{Country, Status};
 use jiff::civil::{Date, DateTime};
-use jiff::{SignedDuration, Timestamp, tz::Offset};
+use jiff::tz::{Offset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::facts::*;
 
 /// The version of the definitions and of the JSON shape: bumped on any change of meaning.
-pub const DEFINITIONS_VERSION: u32 = 1;
+/// 2: months and dates in the register's time zone, and the view a figure is in.
+pub const DEFINITIONS_VERSION: u32 = 2;
 
 /// The published statistics at a date. Counts of people are `Option`: `None` (JSON `null`)
 /// when suppressed (see [`Statistics::suppress`]) or not applicable; `suppressed` lists
@@ -23,6 +27,11 @@ pub const DEFINITIONS_VERSION: u32 = 1;
 pub struct Statistics {
     pub definitions_version: u32,
     pub at: Timestamp,
+    /// `known_now` (everything recorded until now about `at`, the default) or
+    /// `as_recorded` (only what had been recorded by `at`).
+    pub view: View,
+    /// The IANA time zone whose calendar the months and dates are in.
+    pub time_zone: String,
     pub series: SeriesRange,
     pub suppression: Suppression,
     pub national: National,
@@ -220,6 +229,11 @@ fn midnight(d: Date) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// The IANA name of `tz` (`UTC` for a fixed or unnamed zone).
+pub fn zone_name(tz: &TimeZone) -> String {
+    tz.iana_name().unwrap_or("UTC").to_owned()
+}
+
 fn utc_date(t: Timestamp) -> Date {
     Offset::UTC.to_datetime(t).date()
 }
@@ -233,22 +247,23 @@ fn age_on(dob: Date, on: Date) -> i16 {
     years
 }
 
-/// The months of the series: (label, first instant, instant the population is counted at,
-/// first instant of the next month).
+/// The months of the series in `tz`'s calendar: (label, first instant, instant the
+/// population is counted at, first instant of the next month).
 pub(crate) fn months(
     from: Timestamp,
     at: Timestamp,
+    tz: &TimeZone,
 ) -> Vec<(String, Timestamp, Timestamp, Timestamp)> {
     let mut out = Vec::new();
-    let mut first = utc_date(from).first_of_month();
-    let last = utc_date(at).first_of_month();
+    let mut first = local_date(from, tz).first_of_month();
+    let last = local_date(at, tz).first_of_month();
     while first <= last {
         let next = first
             .last_of_month()
             .tomorrow()
             .unwrap_or(first.last_of_month());
-        let start = midnight(first);
-        let next_start = midnight(next);
+        let start = day_start(first, tz);
+        let next_start = day_start(next, tz);
         let end = next_start
             .checked_sub(SignedDuration::from_micros(1))
             .unwrap_or(next_start)
@@ -292,7 +307,7 @@ pub fn end_of_day(d: Date) -> Timestamp {
 /// Computes every figure from the facts. No suppression: see [`Statistics::suppress`].
 pub fn compute(f: &Facts) -> Statistics {
     let at = f.at;
-    let on = utc_date(at);
+    let on = local_date(at, &f.zone);
     let held = &f.held;
     let total = held.len() as u64;
     let count = |p: &dyn Fn(&HeldFact) -> bool| held.iter().filter(|h| p(h)).count() as u64;
@@ -383,7 +398,7 @@ pub fn compute(f: &Facts) -> Statistics {
     // Monthly series.
     let mut months_out = Vec::new();
     let mut causes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for (label, start, end, next) in months(f.series_from, at) {
+    for (label, start, end, next) in months(f.series_from, at, &f.zone) {
         let population = f.stays.iter().filter(|s| covers(s, end)).count() as u64;
         let mut m = MonthStats {
             month: label,
@@ -450,19 +465,21 @@ pub fn compute(f: &Facts) -> Statistics {
     let agreements = f
         .agreements
         .iter()
-        .map(|a| agreement_stats(a, held, at))
+        .map(|a| agreement_stats(a, held, at, &f.zone))
         .collect();
 
     // Checks.
     let checks = check_stats(f, &by_cell, &by_unit, &by_facility);
 
     let series = SeriesRange {
-        from: months_first_label(f.series_from),
-        to: months_first_label(at),
+        from: months_first_label(f.series_from, &f.zone),
+        to: months_first_label(at, &f.zone),
     };
     Statistics {
         definitions_version: DEFINITIONS_VERSION,
         at,
+        view: f.view,
+        time_zone: zone_name(&f.zone),
         series,
         suppression: Suppression {
             min_count: None,
@@ -503,16 +520,21 @@ pub fn compute(f: &Facts) -> Statistics {
     }
 }
 
-fn months_first_label(t: Timestamp) -> String {
-    let d = utc_date(t);
+fn months_first_label(t: Timestamp, tz: &TimeZone) -> String {
+    let d = local_date(t, tz);
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
-fn agreement_stats(a: &AgreementFacts, held: &[HeldFact], at: Timestamp) -> AgreementStats {
+fn agreement_stats(
+    a: &AgreementFacts,
+    held: &[HeldFact],
+    at: Timestamp,
+    tz: &TimeZone,
+) -> AgreementStats {
     let terms = &a.agreement.terms;
     let id = terms.agreement.as_str();
-    let term_start = midnight(terms.from);
-    let term_end = midnight(terms.until.tomorrow().unwrap_or(terms.until));
+    let term_start = day_start(terms.from, tz);
+    let term_end = day_start(terms.until.tomorrow().unwrap_or(terms.until), tz);
     let until = term_end.min(at);
     let person_days: f64 = a
         .persons

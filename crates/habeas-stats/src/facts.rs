@@ -3,11 +3,13 @@
 //! movements over the months of the series, the agreements, and the open findings. No rule
 //! is decided by whoever fills these in; every definition lives in [`crate::compute`].
 
+use habeas_domain::View;
 use habeas_domain::checks::Finding;
 use habeas_domain::model::{LegalStatus, Sex};
 use habeas_domain::{Agreement, Cell, Country, Facility, Settings, Status};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 
 /// Everything [`crate::compute`] needs for the statistics at `at` and the monthly series
 /// from `series_from` to `at`.
@@ -15,7 +17,12 @@ use jiff::civil::Date;
 pub struct Facts {
     /// The time the statistics are for.
     pub at: Timestamp,
-    /// The first instant of the first month of the series (UTC).
+    /// The world `at` is read in: what the gathered facts know about it.
+    pub view: View,
+    /// The register's time zone ([`habeas_domain::zones::register_zone`]): the months and
+    /// dates of the figures are its calendar's.
+    pub zone: TimeZone,
+    /// The first instant of the first month of the series (in `zone`).
     pub series_from: Timestamp,
     /// The settings in force at `at` (`settings.record`).
     pub settings: Option<Settings>,

@@ -20,11 +20,15 @@ pub use table::{CellValue, Column, Table, format_num, tables};
 pub use text::text;
 
 /// What every figure means: shown on the published site's definitions page and in the
-/// README. Times are UTC; "at the date" is the instant the statistics are for.
+/// README. "At the date" is the instant the statistics are for; months are the register's.
 pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "Held",
-        "A person the register holds at the date: in a cell of a facility, admitted and not yet placed, temporarily absent (court, hospital), or in transit between two facilities of the register. Everything recorded until the statistics were computed counts, including records entered late, so a past date's figures are revised as late records arrive.",
+        "A person the register holds at the date: in a cell of a facility, admitted and not yet placed, temporarily absent (court, hospital), or in transit between two facilities of the register.",
+    ),
+    (
+        "view",
+        "Which records a figure about a past date counts. known_now (the default, and always on the published site): everything recorded until the statistics were computed, including records entered late, so a past date's figures are revised as late records arrive. as_recorded (the audit view): only what had been recorded by the date, i.e. what the facility's staff could have seen then.",
     ),
     (
         "total",
@@ -72,7 +76,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "Months",
-        "Calendar months in UTC. The population at month end is counted at the month's last microsecond (for the month of the date, at the date). Admissions, releases, escapes, transfers and deaths are counted by the date they happened, from the first instant of the month to its end (or to the date).",
+        "Calendar months of the register's time zone (time_zone: the IANA zone its facilities record, the most common when they differ). The population at month end is counted at the month's last microsecond (for the month of the date, at the date). Admissions, releases, escapes, transfers and deaths are counted by the date they happened, from the first instant of the month to its end (or to the date).",
     ),
     (
         "Transfers",

@@ -64,6 +64,8 @@ fn facts(people: &[(u8, u8)], deaths: usize, admissions: usize) -> Facts {
     }
     Facts {
         at,
+        view: habeas_domain::View::KnownNow,
+        zone: jiff::tz::TimeZone::UTC,
         series_from: series_start(at, 2),
         settings: None,
         facilities: Vec::new(),
@@ -139,6 +141,41 @@ fn a_series_is_calendar_months_ending_with_the_date() {
         end_of_day("2024-02-29".parse().unwrap()),
         t("2024-02-29T23:59:59.999999Z")
     );
+}
+
+#[test]
+fn months_are_the_register_time_zone_s_calendar_months() {
+    // In America/El_Salvador (UTC-6), 23:30 on 31 March is 05:30 UTC on 1 April: a person
+    // admitted then is in March's month-end population, and the admission in March's count.
+    let zone = habeas_domain::zones::zone("America/El_Salvador").unwrap();
+    let at = t("2024-04-10T12:00:00Z");
+    let admitted = t("2024-04-01T05:30:00Z");
+    let mut f = facts(&[], 0, 0);
+    f.at = at;
+    f.zone = zone.clone();
+    f.series_from = habeas_domain::zones::month_start("2024-03-01".parse().unwrap(), &zone);
+    f.stays = vec![StayInterval {
+        from: admitted,
+        until: None,
+    }];
+    f.movements = vec![Movement {
+        at: admitted,
+        kind: MovementKind::Admission,
+    }];
+    let s = compute(&f);
+    assert_eq!(s.time_zone, "America/El_Salvador");
+    assert_eq!(s.months[0].month, "2024-03");
+    // March ends at midnight local, 06:00 UTC on 1 April.
+    assert_eq!(s.months[0].end, t("2024-04-01T05:59:59.999999Z"));
+    assert_eq!(s.months[0].population_at_end, Some(1));
+    assert_eq!(s.months[0].admissions, Some(1));
+    assert_eq!(s.months[1].admissions, Some(0));
+    // In UTC the same person belongs to April.
+    f.zone = jiff::tz::TimeZone::UTC;
+    f.series_from = t("2024-03-01T00:00:00Z");
+    let s = compute(&f);
+    assert_eq!(s.months[0].population_at_end, Some(0));
+    assert_eq!(s.months[1].admissions, Some(1));
 }
 
 #[test]

@@ -17,9 +17,17 @@ use crate::store::Store;
 pub struct FindingsFilter {
     pub check: Option<String>,
     pub facility: Option<FacilityCode>,
-    /// Evaluate a past date with everything recorded until now, not only what was recorded
-    /// by then.
-    pub known_now: bool,
+    /// Which world a past date is read in (default: everything known now).
+    pub view: View,
+}
+
+/// The findings at a time, in a view.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FindingsReport {
+    pub at: Timestamp,
+    /// `known_now` (everything recorded until now about `at`) or `as_recorded`.
+    pub view: View,
+    pub findings: Vec<Finding>,
 }
 
 fn ts(us: i64) -> Timestamp {
@@ -163,8 +171,8 @@ fn seq_of(v: i64) -> u64 {
 }
 
 impl Store {
-    /// Every open finding at `at` (now if `None`), as the register knew it then: events
-    /// recorded after `at` are ignored.
+    /// Every open finding at `at` (now if `None`) in the filter's view: by default with
+    /// everything recorded until now; in the audit view, ignoring events recorded after `at`.
     pub fn findings(
         &self,
         at: Option<Timestamp>,
@@ -173,11 +181,7 @@ impl Store {
         self.check_not_damaged()?;
         let at = at.unwrap_or_else(|| self.now());
         self.conn.begin_read()?;
-        let known = if filter.known_now {
-            self.now().max(at)
-        } else {
-            at
-        };
+        let known = filter.view.known(at, self.now());
         let snapshot = self.snapshot(at, known, None);
         // The snapshot's error first: it is the cause of a failed COMMIT.
         let end = self.conn.execute_batch("COMMIT");
@@ -196,6 +200,21 @@ impl Store {
             findings.retain(|f| f.facility.as_deref() == Some(facility.as_str()));
         }
         Ok(findings)
+    }
+
+    /// [`Store::findings`] with the time and view they are for, as the CLI and the API give
+    /// them in JSON.
+    pub fn findings_report(
+        &self,
+        at: Option<Timestamp>,
+        filter: &FindingsFilter,
+    ) -> Result<FindingsReport, StoreError> {
+        let at = at.unwrap_or_else(|| self.now());
+        Ok(FindingsReport {
+            at,
+            view: filter.view,
+            findings: self.findings(Some(at), filter)?,
+        })
     }
 
     /// The open findings about one person now: their own, and those of the cell they are in.

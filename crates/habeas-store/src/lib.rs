@@ -22,7 +22,7 @@ mod views;
 pub use accounts::{AccessEntry, AccessRecord, MIN_PASSWORD_CHARS, TOKEN_PREFIX, User};
 pub use db::DbLocation;
 pub use error::StoreError;
-pub use findings::FindingsFilter;
+pub use findings::{FindingsFilter, FindingsReport};
 pub use log::{Problem, VerifyReport};
 pub use queries::{
     FacilityPopulation, FileEvent, PersonFile, PersonHit, Population, UnitPopulation,

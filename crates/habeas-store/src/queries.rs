@@ -63,6 +63,8 @@ pub struct Population {
     /// The time the figures are for (absent: now).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Timestamp>,
+    /// The world a past time is read in (`known_now` or `as_recorded`; the same now).
+    pub view: View,
     /// Everyone held by the register: in facilities, absent, or in transit.
     pub total: u64,
     pub in_transit: u64,
@@ -111,7 +113,9 @@ impl Store {
     }
 
     /// Population by facility and unit, now or at a past time, with capacity and occupancy.
-    pub fn population(&self, at: Option<Timestamp>) -> Result<Population, StoreError> {
+    /// At a past time in the audit view, a stay counts only if it had been recorded by then,
+    /// and its end only if that had been recorded by then.
+    pub fn population(&self, at: Option<Timestamp>, view: View) -> Result<Population, StoreError> {
         self.check_not_damaged()?;
         // (facility, unit, status) -> count; unit empty when not in a cell.
         let mut counts: BTreeMap<(Option<String>, Option<String>, String), u64> = BTreeMap::new();
@@ -123,9 +127,16 @@ impl Store {
                      GROUP BY facility, unit, status",
                     None,
                 ),
-                Some(t) => (
+                Some(t) if view == View::KnownNow => (
                     "SELECT facility, unit, status, count(*) FROM stays
                      WHERE from_us <= ?1 AND (until_us IS NULL OR until_us > ?1)
+                     GROUP BY facility, unit, status",
+                    Some(t.as_microsecond()),
+                ),
+                Some(t) => (
+                    "SELECT facility, unit, status, count(*) FROM stays
+                     WHERE from_us <= ?1 AND recorded_us <= ?1
+                     AND (until_us IS NULL OR until_us > ?1 OR until_recorded_us > ?1)
                      GROUP BY facility, unit, status",
                     Some(t.as_microsecond()),
                 ),
@@ -205,6 +216,7 @@ impl Store {
         }
         Ok(Population {
             at,
+            view,
             total,
             in_transit,
             facilities,

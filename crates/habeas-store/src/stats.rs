@@ -17,7 +17,7 @@ use crate::store::Store;
 
 /// The movement types `events_movements` indexes (schema.rs); repeated in every query so
 /// that SQLite can use the partial index.
-const MOVEMENT_TYPES: &str = "type IN ('admission.recorded', 'transfer.departed', 'release.recorded', 'death.recorded', 'escape.recorded')";
+pub(crate) const MOVEMENT_TYPES: &str = "type IN ('admission.recorded', 'transfer.departed', 'release.recorded', 'death.recorded', 'escape.recorded')";
 
 fn ts(us: i64) -> Timestamp {
     Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -112,8 +112,9 @@ fn parse_block(rows: &[HeldRow], at: Timestamp) -> Result<Vec<HeldFact>, StoreEr
 
 impl Store {
     /// The facts of the statistics at `at` (now if `None`) with monthly series from the
-    /// month of `series_from`, read in one transaction. Everything recorded until now
-    /// counts: published figures for a past date are revised as late records arrive.
+    /// month of `series_from`, read in one transaction. By default everything recorded until
+    /// now counts (published figures for a past date are revised as late records arrive); in
+    /// the audit view, only what had been recorded by `at`.
     /// Without `checks`, the checks are not evaluated (most of the time over a large
     /// register) and the facts hold no findings.
     pub fn stats_facts(
@@ -121,12 +122,13 @@ impl Store {
         at: Option<Timestamp>,
         series_from: Timestamp,
         checks: bool,
+        view: View,
     ) -> Result<Facts, StoreError> {
         self.check_not_damaged()?;
         let at = at.unwrap_or_else(|| self.now());
-        let known = self.now().max(at);
+        let known = view.known(at, self.now());
         self.conn.begin_read()?;
-        let facts = self.gather(at, known, series_from.min(at), checks);
+        let facts = self.gather(at, known, view, series_from.min(at), checks);
         // The gathering's error first: it is the cause of a failed COMMIT.
         let end = self.conn.execute_batch("COMMIT");
         let facts = facts?;
@@ -159,8 +161,9 @@ impl Store {
         at: Option<Timestamp>,
         series_from: Timestamp,
         checks: bool,
+        view: View,
     ) -> Result<habeas_stats::Statistics, StoreError> {
-        let facts = self.stats_facts(at, series_from, checks)?;
+        let facts = self.stats_facts(at, series_from, checks, view)?;
         let mut s = habeas_stats::compute(&facts);
         if !checks {
             s.checks.clear();
@@ -172,29 +175,45 @@ impl Store {
         &self,
         at: Timestamp,
         known: Timestamp,
+        view: View,
         series_from: Timestamp,
         checks: bool,
     ) -> Result<Facts, StoreError> {
         let t = at.as_microsecond();
-        let from = habeas_stats::month_start(jiff::tz::Offset::UTC.to_datetime(series_from).date())
-            .as_microsecond();
+        let k = known.as_microsecond();
         let state = self.state();
+        // The series' months are the register's calendar months; `series_from` names its
+        // first month by its UTC date (as `habeas_stats::series_start` gives it).
+        let zone = habeas_domain::zones::register_zone(state.facilities.values());
+        let first_month = jiff::tz::Offset::UTC.to_datetime(series_from).date();
+        let from = habeas_domain::zones::month_start(first_month, &zone).as_microsecond();
         let settings = self.settings_at(t)?;
 
         // Who was held at T: the stays open at T, each with its person's file.
         let mut held = Vec::new();
         {
             const BLOCK: usize = 8192;
-            let mut stmt = self.conn.prepare_cached(
+            // Known now: the stays open at T. As recorded: those recorded by T, open at T
+            // or ended by a record made after T.
+            let mut stmt = self.conn.prepare_cached(if view == View::KnownNow {
                 "SELECT s.status, s.facility, s.unit, s.cell, s.episode, p.data
                  FROM stays s INDEXED BY stays_until JOIN persons p ON p.register_no = s.register_no
                  WHERE s.until_us IS NULL AND s.from_us <= ?1
                  UNION ALL
                  SELECT s.status, s.facility, s.unit, s.cell, s.episode, p.data
                  FROM stays s INDEXED BY stays_until JOIN persons p ON p.register_no = s.register_no
-                 WHERE s.until_us > ?1 AND s.from_us <= ?1",
-            )?;
-            let mut rows = stmt.query([t])?;
+                 WHERE s.until_us > ?1 AND s.from_us <= ?1"
+            } else {
+                "SELECT s.status, s.facility, s.unit, s.cell, s.episode, p.data
+                 FROM stays s JOIN persons p ON p.register_no = s.register_no
+                 WHERE s.from_us <= ?1 AND s.recorded_us <= ?2
+                 AND (s.until_us IS NULL OR s.until_us > ?1 OR s.until_recorded_us > ?2)"
+            })?;
+            let mut rows = if view == View::KnownNow {
+                stmt.query([t])?
+            } else {
+                stmt.query([t, k])?
+            };
             let mut block: Vec<HeldRow> = Vec::with_capacity(BLOCK);
             while let Some(r) = rows.next()? {
                 block.push((
@@ -216,14 +235,24 @@ impl Store {
         // Every stay overlapping the series, for the population at each month's end.
         let mut stays = Vec::new();
         {
-            let mut stmt = self.conn.prepare_cached(
+            // As recorded, an end recorded after T is not known: the stay is still open.
+            let mut stmt = self.conn.prepare_cached(if view == View::KnownNow {
                 "SELECT from_us, until_us FROM stays INDEXED BY stays_span
                  WHERE until_us IS NULL AND from_us <= ?2
                  UNION ALL
                  SELECT from_us, until_us FROM stays INDEXED BY stays_span
-                 WHERE until_us > ?1 AND from_us <= ?2",
-            )?;
-            let mut rows = stmt.query([from, t])?;
+                 WHERE until_us > ?1 AND from_us <= ?2"
+            } else {
+                "SELECT from_us, CASE WHEN until_recorded_us > ?3 THEN NULL ELSE until_us END
+                 FROM stays
+                 WHERE from_us <= ?2 AND recorded_us <= ?3
+                 AND (until_us IS NULL OR until_us > ?1 OR until_recorded_us > ?3)"
+            })?;
+            let mut rows = if view == View::KnownNow {
+                stmt.query([from, t])?
+            } else {
+                stmt.query([from, t, k])?
+            };
             while let Some(r) = rows.next()? {
                 stays.push(StayInterval {
                     from: ts(r.get(0)?),
@@ -232,7 +261,7 @@ impl Store {
             }
         }
 
-        let movements = self.movements(from, t)?;
+        let movements = self.movements(from, t, k)?;
         let agreements = self.agreement_facts(state)?;
 
         let findings = if checks {
@@ -249,6 +278,8 @@ impl Store {
 
         Ok(Facts {
             at,
+            view,
+            zone,
             series_from: ts(from),
             settings,
             facilities: state.facilities.values().cloned().collect(),
@@ -263,7 +294,8 @@ impl Store {
 
     /// Admissions, releases, escapes, departures on transfer and deaths dated in [from, t],
     /// from the partial index of movement events.
-    fn movements(&self, from: i64, t: i64) -> Result<Vec<Movement>, StoreError> {
+    /// With `k`, the time of knowledge: movements recorded after it are ignored.
+    fn movements(&self, from: i64, t: i64, k: i64) -> Result<Vec<Movement>, StoreError> {
         let mut out = Vec::new();
         for (kind, counted) in [
             ("admission.recorded", MovementKind::Admission),
@@ -272,10 +304,11 @@ impl Store {
         ] {
             let sql = format!(
                 "SELECT at_us FROM events INDEXED BY events_movements
-                 WHERE type = ?1 AND at_us >= ?2 AND at_us <= ?3 AND {MOVEMENT_TYPES}"
+                 WHERE type = ?1 AND at_us >= ?2 AND at_us <= ?3 AND recorded_at_us <= ?4
+                 AND {MOVEMENT_TYPES}"
             );
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params![kind, from, t])?;
+            let mut rows = stmt.query(params![kind, from, t, k])?;
             while let Some(r) = rows.next()? {
                 out.push(Movement {
                     at: ts(r.get(0)?),
@@ -287,12 +320,12 @@ impl Store {
         let sql = format!(
             "SELECT seq, record FROM events INDEXED BY events_movements
              WHERE type IN ('transfer.departed', 'death.recorded') AND at_us >= ?1 AND at_us <= ?2
-             AND {MOVEMENT_TYPES}"
+             AND recorded_at_us <= ?3 AND {MOVEMENT_TYPES}"
         );
         let mut records = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params![from, t])?;
+            let mut rows = stmt.query(params![from, t, k])?;
             while let Some(r) = rows.next()? {
                 records.push((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
             }
@@ -326,9 +359,9 @@ impl Store {
                         .prepare_cached(
                             "SELECT min(at_us) FROM notifications INDEXED BY notifications_person
                              WHERE register_no = ?1 AND at_us >= ?2 AND to_whom = 'independent_authority'
-                             AND about = 'death' AND declined = 0",
+                             AND about = 'death' AND declined = 0 AND recorded_us <= ?3",
                         )?
-                        .query_row(params![e.register_no.as_str(), at_us], |r| r.get(0))?;
+                        .query_row(params![e.register_no.as_str(), at_us, k], |r| r.get(0))?;
                     out.push(Movement {
                         at: e.at,
                         kind: MovementKind::Death {

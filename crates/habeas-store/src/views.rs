@@ -81,18 +81,16 @@ impl Store {
         .collect()
     }
 
-    /// When the first admission logged happened, if any: where population over time begins.
-    /// (The first in log order, found by a scan from the start that stops there, not the
-    /// earliest date of a history imported later.)
+    /// When the register's earliest admission is dated (`None`: it holds none): before it,
+    /// nobody was held by the register, and population over time begins there (also when a
+    /// history was imported after later events).
     pub fn first_admission_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT at_us FROM events WHERE type = 'admission.recorded' ORDER BY seq LIMIT 1",
-        )?;
-        let mut rows = stmt.query([])?;
-        let us: Option<i64> = match rows.next()? {
-            Some(r) => r.get(0)?,
-            None => None,
-        };
+        let sql = format!(
+            "SELECT min(at_us) FROM events INDEXED BY events_movements
+             WHERE type = 'admission.recorded' AND {}",
+            crate::stats::MOVEMENT_TYPES
+        );
+        let us: Option<i64> = self.conn.query_row(&sql, [], |r| r.get(0))?;
         Ok(us.and_then(|u| Timestamp::from_microsecond(u).ok()))
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use habeas_domain::{RegisterNo, Submission};
+use habeas_domain::{RegisterNo, Submission, View};
 use habeas_ledger::{
     Checkpoint, InclusionReceipt, WitnessRequest, leaf_hash, verify_consistency, verify_inclusion,
 };
@@ -240,6 +240,7 @@ conformance!(
     a_reader_sees_committed_data_only,
     statistics_findings_and_views_agree_with_sqlite,
     findings_at_a_past_date_use_only_what_was_known_then,
+    findings_population_and_statistics_agree_at_any_past_time_in_either_view,
     roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet,
     a_source_id_already_in_the_log_is_not_recorded_again,
 );
@@ -731,14 +732,29 @@ fn the_checks_example_triggers_every_check_exactly_once(backend: Backend) {
         "cell EXA/U1/C2 holds 2 people for 1 beds since 2025-01-20T09:00:00Z"
     );
 
-    // Evaluated when the late record was not yet entered, it is not a finding.
-    let before = store
-        .findings(
-            Some("2025-02-13T00:00:00Z".parse().unwrap()),
-            &habeas_store::FindingsFilter::default(),
-        )
-        .unwrap();
-    assert!(!before.iter().any(|f| f.check == "late-record"));
+    // Evaluated as recorded when the late record was not yet entered, it is not a finding;
+    // known now, the lateness had begun by then.
+    let before = |view| {
+        store
+            .findings(
+                Some("2025-02-13T00:00:00Z".parse().unwrap()),
+                &habeas_store::FindingsFilter {
+                    view,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    assert!(
+        !before(View::AsRecorded)
+            .iter()
+            .any(|f| f.check == "late-record")
+    );
+    assert!(
+        before(View::KnownNow)
+            .iter()
+            .any(|f| f.check == "late-record")
+    );
 
     // log-integrity: a signature of the latest checkpoint changed behind the register's back.
     drop(store);
@@ -1262,13 +1278,16 @@ fn queries_answer_where_show_population_and_search(backend: Backend) {
             .unwrap()
             .is_none()
     );
-    let population = store.population(None).unwrap();
+    let population = store.population(None, View::KnownNow).unwrap();
     assert_eq!(population.total, 5);
     let f1 = &population.facilities[0];
     assert_eq!((f1.facility.as_str(), f1.held), ("F1", 5));
     assert_eq!(f1.units[0].held, 5);
     let past = store
-        .population(Some("2025-02-01T02:10:00Z".parse().unwrap()))
+        .population(
+            Some("2025-02-01T02:10:00Z".parse().unwrap()),
+            View::KnownNow,
+        )
         .unwrap();
     assert_eq!(past.total, 3);
     // Prefix search ignores ASCII case on both backends; LIKE wildcards are literal.
@@ -1379,7 +1398,7 @@ fn eight_concurrent_writers_never_fork_the_log(backend: Backend) {
     let live = dump(&store);
     store.rebuild().unwrap();
     assert_eq!(dump(&store), live);
-    let held = store.population(None).unwrap().facilities[0].units[0].held;
+    let held = store.population(None, View::KnownNow).unwrap().facilities[0].units[0].held;
     assert_eq!(held, (WRITERS * PER_WRITER) as u64 + 1);
     let file = store
         .person_file(&RegisterNo::parse("SHARED").unwrap())
@@ -1619,7 +1638,7 @@ fn a_reader_sees_committed_data_only(backend: Backend) {
             Ok::<_, habeas_store::StoreError>((
                 r.latest_checkpoint()?.size,
                 r.whereabouts(&RegisterNo::parse("P1").unwrap())?,
-                r.population(None)?.facilities.len(),
+                r.population(None, View::KnownNow)?.facilities.len(),
             ))
         })
         .unwrap();
@@ -1631,7 +1650,7 @@ fn a_reader_sees_committed_data_only(backend: Backend) {
             Ok::<_, habeas_store::StoreError>((
                 r.latest_checkpoint()?,
                 r.whereabouts(&RegisterNo::parse("P1").unwrap())?,
-                r.population(None)?.facilities.len(),
+                r.population(None, View::KnownNow)?.facilities.len(),
             ))
         })
         .unwrap();
@@ -1762,7 +1781,12 @@ fn stats_answers(store: &Store) -> Vec<String> {
     let at: Timestamp = "2025-03-31T23:59:59.999999Z".parse().unwrap();
     let from: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
     let mut out = vec![
-        format!("{:?}", store.statistics(Some(at), from, true).unwrap()),
+        format!(
+            "{:?}",
+            store
+                .statistics(Some(at), from, true, View::KnownNow)
+                .unwrap()
+        ),
         format!("{:?}", store.stats_min_count(at).unwrap()),
         format!(
             "{:?}",
@@ -1845,6 +1869,130 @@ impl Clocked {
     }
 }
 
+/// A small history: P1 and P2 admitted to F2 on 1 March 2025 and placed, P2 released on 15
+/// March, each line entered at `recorded(line's time)`.
+fn march_history(c: &mut Clocked, recorded: impl Fn(&str) -> String) {
+    for p in ["P1", "P2"] {
+        c.enter(
+            &recorded("2025-03-01T08:01:00Z"),
+            &format!(
+                r#"{{"type":"admission.record","register_no":"{p}","facility":"F2","at":"2025-03-01T08:00:00Z","legal_status":"remand","person":{{"given_names":"G {p}","family_names":"F","sex":"male"}},"legal_basis":{{"kind":"court_order","authority":"Court","reference":"REF-{p}","issued_on":"2025-02-28","grounds":"g"}}}}"#
+            ),
+        );
+        c.enter(
+            &recorded("2025-03-01T09:01:00Z"),
+            &format!(
+                r#"{{"type":"placement.record","register_no":"{p}","cell":"F2/U/C1","at":"2025-03-01T09:00:00Z"}}"#
+            ),
+        );
+    }
+    c.enter(
+        &recorded("2025-03-15T12:01:00Z"),
+        r#"{"type":"release.record","register_no":"P2","at":"2025-03-15T12:00:00Z","reason":"bail","authority":"Court","reference":"R"}"#,
+    );
+}
+
+/// What the register answers about `t` in `view`: population, the statistics' total and
+/// month-end populations, and the findings.
+fn answers_at(
+    store: &Store,
+    t: &str,
+    view: View,
+) -> (u64, Option<u64>, Vec<Option<u64>>, Vec<String>) {
+    let t: Timestamp = t.parse().unwrap();
+    let population = store.population(Some(t), view).unwrap().total;
+    let stats = store
+        .statistics(Some(t), habeas_stats::series_start(t, 2), false, view)
+        .unwrap();
+    assert_eq!(stats.view, view);
+    let filter = habeas_store::FindingsFilter {
+        view,
+        ..Default::default()
+    };
+    let mut findings: Vec<String> = store
+        .findings(Some(t), &filter)
+        .unwrap()
+        .into_iter()
+        .map(|f| format!("{} {} since {}", f.check, f.subject, f.since))
+        .collect();
+    findings.sort();
+    (
+        population,
+        stats.national.total,
+        stats.months.iter().map(|m| m.population_at_end).collect(),
+        findings,
+    )
+}
+
+/// #16: every command asks the same world about a past time. A history entered late is seen
+/// whole by default and not at all in the audit view; entered live, both views agree.
+fn findings_population_and_statistics_agree_at_any_past_time_in_either_view(backend: Backend) {
+    let times = [
+        "2025-02-15T00:00:00Z",
+        "2025-03-03T00:00:00Z",
+        "2025-03-10T00:00:00Z",
+        "2025-03-20T00:00:00Z",
+    ];
+    let held = [0, 2, 2, 1];
+
+    let db = Db::new(backend);
+    let mut late = Clocked::new(&db, "example.org/habeas/late");
+    march_history(&mut late, |_| "2025-06-01T00:00:00Z".into());
+    late.set_now("2025-06-02T00:00:00Z");
+    for (t, n) in times.iter().zip(held) {
+        let (population, total, _, findings) = answers_at(&late.store, t, View::KnownNow);
+        assert_eq!((population, total), (n, Some(n)), "known now at {t}");
+        // Every person held then is in a finding about their custody (no exam, no
+        // exercise, … by then); late-record is about records, held or not.
+        for p in ["P1", "P2"] {
+            let in_findings = findings
+                .iter()
+                .any(|f| !f.starts_with("late-record") && f.contains(&format!(" {p} ")));
+            let was_held = n == 2 || (n == 1 && p == "P1");
+            assert_eq!(in_findings, was_held, "{p} at {t}: {findings:?}");
+        }
+        // No finding starts after the time it is evaluated at.
+        let at: Timestamp = t.parse().unwrap();
+        for f in late.store.findings(Some(at), &Default::default()).unwrap() {
+            assert!(f.since <= at, "{} since {} at {t}", f.check, f.since);
+        }
+        let (population, total, months, findings) = answers_at(&late.store, t, View::AsRecorded);
+        assert_eq!((population, total), (0, Some(0)), "as recorded at {t}");
+        assert!(months.iter().all(|m| *m == Some(0)), "{months:?}");
+        assert!(
+            findings
+                .iter()
+                .all(|f| !f.contains(" P1 ") && !f.contains(" P2 ")),
+            "as recorded at {t}, nothing about P1 or P2 was known: {findings:?}"
+        );
+    }
+    // The month-end series known now: end of January 0, end of February 0, then March.
+    let (_, _, months, _) = answers_at(&late.store, "2025-03-20T00:00:00Z", View::KnownNow);
+    assert_eq!(months, vec![Some(0), Some(0), Some(1)]);
+
+    let db = Db::new(backend);
+    let mut live = Clocked::new(&db, "example.org/habeas/live");
+    march_history(&mut live, |t| t.to_owned());
+    live.set_now("2025-06-02T00:00:00Z");
+    for (t, n) in times.iter().zip(held) {
+        let known = answers_at(&live.store, t, View::KnownNow);
+        assert_eq!(known.0, n, "live, known now at {t}");
+        assert_eq!(
+            answers_at(&live.store, t, View::AsRecorded),
+            known,
+            "live-entered: the audit view gives the same answers at {t}"
+        );
+        // Late or live, the figures known now are the same (the findings differ by
+        // late-record, which is the point of it).
+        let late_known = answers_at(&late.store, t, View::KnownNow);
+        assert_eq!(
+            (known.0, known.1, known.2),
+            (late_known.0, late_known.1, late_known.2),
+            "late or live, known now gives the same figures at {t}"
+        );
+    }
+}
+
 /// Findings at a past date see the register as it was known then, whichever way a held
 /// person is read: from the held-now projection (file unchanged since) or whole (changed
 /// since, or gone), and with facts kept per episode that were not yet known then.
@@ -1895,7 +2043,11 @@ fn findings_at_a_past_date_use_only_what_was_known_then(backend: Backend) {
     let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
     let of = |store: &Store, t: Option<Timestamp>, known_now: bool| {
         let filter = habeas_store::FindingsFilter {
-            known_now,
+            view: if known_now {
+                View::KnownNow
+            } else {
+                View::AsRecorded
+            },
             ..Default::default()
         };
         let mut got: Vec<(String, String, String)> = store
@@ -1976,7 +2128,11 @@ fn roll_counts_at_a_past_date_count_a_stay_whose_end_was_not_known_yet(backend: 
     let store = &c.store;
     let discrepancies = |t: &str, known_now: bool| {
         let filter = habeas_store::FindingsFilter {
-            known_now,
+            view: if known_now {
+                View::KnownNow
+            } else {
+                View::AsRecorded
+            },
             ..Default::default()
         };
         store

@@ -231,14 +231,28 @@ async fn whereabouts(
     Ok(Json(serde_json::to_value(&w).map_err(ApiError::internal)?))
 }
 
+/// `at` is in the past (a figure about the future would be a forecast).
+fn not_after_now(at: Option<Timestamp>, now: Timestamp) -> Result<(), ApiError> {
+    match at {
+        Some(t) if t > now => Err(ApiError::bad_request(format!(
+            "at: `{t}` is after now ({now}); the register answers about the past"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Deserialize)]
 struct AtQuery {
     at: Option<String>,
+    #[serde(default)]
+    as_recorded: bool,
 }
 
-/// `GET /api/v1/population?at=`.
+/// `GET /api/v1/population?at=&as_recorded=`.
 #[utoipa::path(get, path = "/api/v1/population", tag = "register", security(("bearer" = [])),
-    params(("at" = Option<String>, Query, description = "RFC 3339 time; default now")),
+    params(
+        ("at" = Option<String>, Query, description = "RFC 3339 time, not after now; default now"),
+        ("as_recorded" = Option<bool>, Query, description = "The audit view: count only what had been recorded by `at`. Default false: everything the register knows now about `at`")),
     responses((status = 200, description = "Population by facility and unit with capacity and occupancy", body = crate::doc::Population)))]
 async fn population(
     State(state): State<AppState>,
@@ -247,9 +261,13 @@ async fn population(
 ) -> Result<Json<Value>, ApiError> {
     require(&user, Action::ReadPopulation)?;
     let at = at(&q.at)?;
+    let view = habeas_domain::View::from_as_recorded(q.as_recorded);
     let scope = user.facilities.clone();
     let p = state
-        .read_current(move |store| Ok(store.population(at)?))
+        .read_current(move |store| {
+            not_after_now(at, store.now())?;
+            Ok(store.population(at, view)?)
+        })
         .await?;
     // A facility-scoped user sees their facilities only.
     let p = crate::scope::population(p, &scope);
@@ -259,17 +277,20 @@ async fn population(
 #[derive(Deserialize)]
 struct FindingsQuery {
     at: Option<String>,
+    #[serde(default)]
+    as_recorded: bool,
     check: Option<String>,
     facility: Option<String>,
 }
 
-/// `GET /api/v1/findings?at=&check=&facility=`.
+/// `GET /api/v1/findings?at=&as_recorded=&check=&facility=`.
 #[utoipa::path(get, path = "/api/v1/findings", tag = "register", security(("bearer" = [])),
     params(
-        ("at" = Option<String>, Query, description = "RFC 3339 time; events recorded after it are ignored"),
+        ("at" = Option<String>, Query, description = "RFC 3339 time, not after now; default now"),
+        ("as_recorded" = Option<bool>, Query, description = "The audit view: only what had been recorded by `at` (what staff could have seen then). Default false: everything the register knows now about `at`"),
         ("check" = Option<String>, Query, description = "A check id of STANDARDS.md"),
         ("facility" = Option<String>, Query, description = "A facility code")),
-    responses((status = 200, description = "`[{check, severity, subject_kind, subject, facility, since, detail, evidence}]`", body = Vec<crate::doc::Finding>)))]
+    responses((status = 200, description = "`{at, view, findings: [{check, severity, subject_kind, subject, facility, since, detail, evidence}]}`", body = crate::doc::Findings)))]
 async fn findings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -295,19 +316,20 @@ async fn findings(
     let filter = FindingsFilter {
         check: q.check,
         facility,
-        known_now: false,
+        view: habeas_domain::View::from_as_recorded(q.as_recorded),
     };
     let scope = user.facilities.clone();
-    let f = state
+    let mut f = state
         .with_reader(move |store| {
+            not_after_now(at, store.now())?;
             // `findings` takes its own snapshot; the state it reads beside it is caught up
             // with the log just before.
             store.refresh()?;
-            Ok(store.findings(at, &filter)?)
+            Ok(store.findings_report(at, &filter)?)
         })
         .await?;
     // A facility-scoped user sees the findings of their facilities only.
-    let f = crate::scope::findings(f, &scope);
+    f.findings = crate::scope::findings(f.findings, &scope);
     Ok(Json(serde_json::to_value(&f).map_err(ApiError::internal)?))
 }
 

@@ -76,6 +76,14 @@ pub struct PersonFile {
     pub findings: Vec<Finding>,
 }
 
+/// `GET /api/v1/findings`: the findings open at a time, in a view.
+#[derive(Serialize, ToSchema)]
+pub struct Findings {
+    pub at: String,
+    pub view: View,
+    pub findings: Vec<Finding>,
+}
+
 /// A finding of a check.
 #[derive(Serialize, ToSchema)]
 pub struct Finding {
@@ -91,11 +99,21 @@ pub struct Finding {
     pub evidence: Vec<u64>,
 }
 
+/// The world a past time is read in: `known_now` (everything the register knows now about
+/// that time, the default) or `as_recorded` (only what had been recorded by then).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    KnownNow,
+    AsRecorded,
+}
+
 /// `GET /api/v1/population`.
 #[derive(Serialize, ToSchema)]
 pub struct Population {
     #[schema(required = false)]
     pub at: Option<String>,
+    pub view: View,
     pub total: u64,
     pub in_transit: u64,
     #[schema(value_type = Vec<Object>)]

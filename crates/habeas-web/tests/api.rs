@@ -341,7 +341,45 @@ async fn reads_answer_and_are_written_to_the_access_log() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(list[0]["subject"], "SYN-W1");
+    assert_eq!(list["view"], "known_now");
+    assert_eq!(list["findings"][0]["subject"], "SYN-W1");
+    // The audit view, named the same as the CLI's; a time after now is refused.
+    let (s, audit) = call_json(
+        &f,
+        "GET",
+        &format!(
+            "/api/v1/findings?as_recorded=true&at={}",
+            list["at"].as_str().unwrap()
+        ),
+        Some("monitor.npm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{audit}");
+    assert_eq!(audit["view"], "as_recorded");
+    let (s, p) = call_json(
+        &f,
+        "GET",
+        "/api/v1/population?as_recorded=true&at=2020-01-01T00:00:00Z",
+        Some("monitor.npm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(
+        (&p["view"], &p["total"]),
+        (&json!("as_recorded"), &json!(0))
+    );
+    let (s, e) = call_json(
+        &f,
+        "GET",
+        "/api/v1/findings?at=2999-01-01T00:00:00Z",
+        Some("monitor.npm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["error"].as_str().unwrap().contains("after now"), "{e}");
     assert_eq!(
         call_json(
             &f,
@@ -607,7 +645,7 @@ async fn a_user_limited_to_other_facilities_can_neither_write_nor_read_here() {
         StatusCode::FORBIDDEN
     );
     let (_, findings) = call_json(&f, "GET", "/api/v1/findings", Some("scoped"), None).await;
-    assert_eq!(findings, json!([]));
+    assert_eq!(findings["findings"], json!([]));
     let (_, p) = call_json(&f, "GET", "/api/v1/population", Some("scoped"), None).await;
     assert_eq!(p["total"], 0);
     assert_eq!(p["facilities"], json!([]));

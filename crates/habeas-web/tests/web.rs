@@ -723,7 +723,7 @@ async fn a_scoped_user_sees_nothing_of_other_facilities_on_any_read_path() {
     let (_, findings) = api(&r, "GET", "/api/v1/findings", &scoped, None).await;
     let findings: Value = serde_json::from_str(&findings).unwrap();
     assert!(
-        findings
+        findings["findings"]
             .as_array()
             .unwrap()
             .iter()
@@ -969,6 +969,30 @@ async fn every_page_renders_in_both_languages_chosen_by_cookie_or_browser() {
     )
     .await;
     assert!(bad.body.contains("is not a"), "{}", bad.body);
+    // Each page of past figures says which view they are in, and the checkbox switches it
+    // (#16): known now by default, as recorded when ticked.
+    for uri in ["/", "/findings", "/statistics"] {
+        let known = send(&r, "GET", uri, Some(&cookie), None, Some("en")).await;
+        assert!(
+            known.body.contains("everything the register knows now"),
+            "{uri}: {}",
+            known.body
+        );
+        assert!(
+            !known
+                .body
+                .contains("name=\"as_recorded\" value=\"true\" checked")
+        );
+        let audit = format!("{uri}?as_recorded=true");
+        let audit = send(&r, "GET", &audit, Some(&cookie), None, Some("en")).await;
+        assert_eq!(audit.status, StatusCode::OK, "{uri}");
+        assert!(audit.body.contains("Audit view"), "{uri}: {}", audit.body);
+        assert!(
+            audit
+                .body
+                .contains("name=\"as_recorded\" value=\"true\" checked")
+        );
+    }
     // Static files are served from the binary.
     let js = send(&r, "GET", "/static/htmx.min.js", None, None, None).await;
     assert!(js.body.starts_with("/*! htmx 2.") && js.body.len() > 40_000);

@@ -81,15 +81,20 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Population by facility and unit, with capacity and occupancy.
+    /// Population by facility and unit, with capacity and occupancy. At a past time, with
+    /// everything the register knows now about it (--as-recorded: only what had been
+    /// recorded by then).
     Population {
         /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC).
         #[arg(long)]
         at: Option<String>,
+        #[command(flatten)]
+        view: ViewArgs,
         #[arg(long)]
         json: bool,
     },
-    /// Open findings: where the standards were broken, as the register knew it at a time.
+    /// Open findings: where the standards were broken at a time, with everything the register
+    /// knows now about it (--as-recorded: only what had been recorded by then).
     Findings {
         /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC); default now.
         #[arg(long)]
@@ -100,19 +105,21 @@ enum Cmd {
         /// Only findings in this facility.
         #[arg(long)]
         facility: Option<String>,
-        /// With --at: use everything recorded until now, not only what was known at that time
-        /// (to look back over history imported later).
-        #[arg(long, requires = "at")]
-        known_now: bool,
+        #[command(flatten)]
+        view: ViewArgs,
         #[arg(long)]
         json: bool,
     },
     /// The published statistics at a date: population, facilities, monthly movements and
-    /// deaths, agreements, and the standards not kept (aggregates only).
+    /// deaths, agreements, and the standards not kept (aggregates only). At a past time, with
+    /// everything the register knows now about it (--as-recorded: only what had been recorded
+    /// by then). Months are the register's calendar months (its facilities' time zone).
     Stats {
         /// A time (RFC 3339) or a date (YYYY-MM-DD = the end of that day, UTC); default now.
         #[arg(long)]
         at: Option<String>,
+        #[command(flatten)]
+        view: ViewArgs,
         /// Months in the series, ending with the month of --at.
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=600))]
         months: u32,
@@ -370,6 +377,47 @@ fn parse_register_no(s: &str) -> Result<RegisterNo, Fail> {
     RegisterNo::parse(s).map_err(|e| Fail(2, anyhow::anyhow!("REGISTER_NO: {e}")))
 }
 
+/// The view of a past time, the same two flags on every command that takes `--at`.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct ViewArgs {
+    /// The audit view: only what had been recorded by --at (what staff could have seen then).
+    /// Without it: everything the register knows now about that time.
+    #[arg(long, requires = "at")]
+    as_recorded: bool,
+    /// The default view, named (kept as an alias of leaving out --as-recorded).
+    #[arg(long, conflicts_with = "as_recorded", hide = true)]
+    known_now: bool,
+}
+
+impl ViewArgs {
+    fn view(self) -> habeas_domain::View {
+        habeas_domain::View::from_as_recorded(self.as_recorded)
+    }
+}
+
+/// `--at` read against the register: a time after now is refused (a figure about the future
+/// would be a forecast), and a time before the register's first admission is answered, but
+/// with a note that nobody was held by the register then.
+fn at_in(store: &Store, at: Option<&str>) -> Result<Option<Timestamp>, Fail> {
+    let Some(s) = at else { return Ok(None) };
+    let t = parse_at(s)?;
+    let now = store.now();
+    if t > now {
+        return Err(Fail(
+            2,
+            anyhow::anyhow!("--at `{s}`: after now ({now}); the register answers about the past"),
+        ));
+    }
+    match store.first_admission_at()? {
+        Some(first) if t >= first => {}
+        Some(first) => eprintln!(
+            "note: --at {t} is before the register's first admission ({first}): nobody was held by it then"
+        ),
+        None => eprintln!("note: the register holds no admission: nobody was held by it then"),
+    }
+    Ok(Some(t))
+}
+
 /// `--at`: an RFC 3339 time, or a date meaning the end of that day (UTC).
 pub(crate) fn parse_at(s: &str) -> Result<Timestamp, Fail> {
     if let Ok(t) = s.parse::<Timestamp>() {
@@ -535,10 +583,10 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 }
             }
         }
-        Cmd::Population { at, json } => {
+        Cmd::Population { at, view, json } => {
             let store = open(&cli.db, cli.key.as_deref())?;
-            let at = at.as_deref().map(parse_at).transpose()?;
-            let p = store.population(at)?;
+            let at = at_in(&store, at.as_deref())?;
+            let p = store.population(at, view.view())?;
             if json {
                 render::json(&mut out, &p)?;
             } else {
@@ -550,11 +598,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             at,
             check,
             facility,
-            known_now,
+            view,
             json,
         } => {
             let store = open(&cli.db, cli.key.as_deref())?;
-            let at = at.as_deref().map(parse_at).transpose()?;
+            let at = at_in(&store, at.as_deref())?;
             if let Some(c) = &check
                 && habeas_domain::checks::check_info(c).is_none()
             {
@@ -573,22 +621,23 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             let filter = habeas_store::FindingsFilter {
                 check,
                 facility,
-                known_now,
+                view: view.view(),
             };
-            let findings = store.findings(at, &filter)?;
+            let report = store.findings_report(at, &filter)?;
             // Buffered: a national register has findings by the hundred thousand, and stdout
             // alone writes line by line.
             let mut out = std::io::BufWriter::new(&mut out);
             if json {
-                render::json(&mut out, &findings)?;
+                render::json(&mut out, &report)?;
             } else {
-                render::findings(&mut out, &findings)?;
+                render::findings(&mut out, &report.findings)?;
             }
             out.flush()?;
             Ok(0)
         }
         Cmd::Stats {
             at,
+            view,
             months,
             json,
             csv,
@@ -597,7 +646,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             no_checks,
         } => {
             let store = open(&cli.db, cli.key.as_deref())?;
-            let at = match at.as_deref().map(parse_at).transpose()? {
+            let at = match at_in(&store, at.as_deref())? {
                 Some(t) => t,
                 None => store.now(),
             };
@@ -605,6 +654,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 Some(at),
                 habeas_stats::series_start(at, months - 1),
                 !no_checks,
+                view.view(),
             )?;
             if suppress {
                 let min = store.stats_min_count(at)?;
@@ -637,7 +687,9 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     anyhow::anyhow!("--from must not be after --to (or now)"),
                 ));
             }
-            let mut stats = store.statistics(Some(at), series_from, true)?;
+            // A published site is revised as late records arrive: known now.
+            let mut stats =
+                store.statistics(Some(at), series_from, true, habeas_domain::View::KnownNow)?;
             stats.suppress(store.stats_min_count(at)?);
             let info = habeas_stats::SiteInfo {
                 origin: store.origin().to_owned(),

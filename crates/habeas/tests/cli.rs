@@ -122,6 +122,101 @@ fn walkthrough_answers_where_show_and_population() {
     assert!(stderr(&bad_at).contains("--at `yesterday`"));
 }
 
+/// #16: the walkthrough (events of 2025) entered today is history recorded late. Every
+/// command answers a past time with what the register knows now by default, and only what
+/// had been recorded by then with --as-recorded; the JSON says which.
+#[test]
+fn findings_population_and_stats_answer_the_same_world_about_a_past_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = walkthrough(dir.path());
+    for at in ["2025-03-20T12:00:00Z", "2025-03-25"] {
+        let p = json(&ok(habeas(&db, &["population", "--at", at, "--json"])));
+        assert_eq!(p["view"], "known_now");
+        let s = json(&ok(habeas(
+            &db,
+            &["stats", "--at", at, "--json", "--no-checks"],
+        )));
+        assert_eq!(s["view"], "known_now");
+        assert_eq!(
+            s["national"]["total"], p["total"],
+            "stats and population at {at}"
+        );
+        let f = json(&ok(habeas(&db, &["findings", "--at", at, "--json"])));
+        assert_eq!(f["view"], "known_now");
+        assert!(
+            !f["findings"].as_array().unwrap().is_empty(),
+            "people were held at {at}: the findings must not say nothing"
+        );
+        // The alias of the default is accepted and answers the same.
+        let alias = json(&ok(habeas(
+            &db,
+            &["findings", "--at", at, "--known-now", "--json"],
+        )));
+        assert_eq!(alias, f);
+
+        // Nothing of it had been recorded by then.
+        let p = json(&ok(habeas(
+            &db,
+            &["population", "--at", at, "--as-recorded", "--json"],
+        )));
+        assert_eq!(
+            (&p["view"], &p["total"]),
+            (&"as_recorded".into(), &0.into())
+        );
+        let s = json(&ok(habeas(
+            &db,
+            &[
+                "stats",
+                "--at",
+                at,
+                "--as-recorded",
+                "--json",
+                "--no-checks",
+            ],
+        )));
+        assert_eq!(
+            (&s["view"], &s["national"]["total"]),
+            (&"as_recorded".into(), &0.into())
+        );
+        let f = json(&ok(habeas(
+            &db,
+            &["findings", "--at", at, "--as-recorded", "--json"],
+        )));
+        assert_eq!(f["view"], "as_recorded");
+        assert_eq!(f["findings"], serde_json::json!([]));
+    }
+    // Now, --known-now names what is given anyway.
+    assert_eq!(
+        stdout(&ok(habeas(&db, &["population", "--json"]))),
+        stdout(&ok(habeas(&db, &["population", "--known-now", "--json"])))
+    );
+    // --as-recorded needs --at; both views at once is refused; the future is refused.
+    let o = habeas(&db, &["findings", "--as-recorded"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = habeas(
+        &db,
+        &[
+            "findings",
+            "--at",
+            "2025-03-20",
+            "--as-recorded",
+            "--known-now",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = habeas(&db, &["stats", "--at", "2999-01-01"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("after now"), "{}", stderr(&o));
+    // Before the first admission: an explicit empty answer, not a crash.
+    let o = ok(habeas(&db, &["population", "--at", "2020-01-01", "--json"]));
+    assert_eq!(json(&o)["total"], 0);
+    assert!(
+        stderr(&o).contains("before the register's first admission"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn show_json_snapshot() {
     let dir = tempfile::tempdir().unwrap();
@@ -846,7 +941,8 @@ fn generate_builds_a_register_in_bulk_that_verifies_and_is_never_overwritten() {
     assert_eq!(stdout(&ok(habeas(&db, &["log", "checkpoint"]))), checkpoint);
     // Every finding on a generated register names the log entries that show it (#16).
     let findings = json(&ok(habeas(&db, &["findings", "--json"])));
-    let findings = findings.as_array().unwrap();
+    assert_eq!(findings["view"], "known_now");
+    let findings = findings["findings"].as_array().unwrap();
     assert!(!findings.is_empty());
     for f in findings {
         assert!(

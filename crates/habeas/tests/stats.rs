@@ -84,7 +84,12 @@ fn statistics(db: &Path) -> Statistics {
     let store = habeas_store::Store::open(db).unwrap();
     let at = t(AT);
     store
-        .statistics(Some(at), series_start(at, 2), true)
+        .statistics(
+            Some(at),
+            series_start(at, 2),
+            true,
+            habeas_domain::View::KnownNow,
+        )
         .unwrap()
 }
 

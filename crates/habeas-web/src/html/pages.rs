@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use habeas_domain::authz::{Action, CommandClass, permits};
 use habeas_domain::checks::{CHECKS, Finding, Severity, SubjectKind};
-use habeas_domain::{Event, FacilityCode, RegisterNo, Submission, Text};
+use habeas_domain::{Event, FacilityCode, RegisterNo, Submission, Text, View};
 use habeas_store::{FileEvent, FindingsFilter, Population, Store};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -57,26 +57,30 @@ fn when_opt(t: Option<Timestamp>) -> String {
     t.map(when).unwrap_or_default()
 }
 
-/// The instant just before the first of the month after `(year, month)`: the month's end.
-fn month_end(year: i16, month: i8) -> Option<Timestamp> {
+/// The instant just before the first of the month after `(year, month)` in `tz`: the
+/// month's end.
+fn month_end(year: i16, month: i8, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
     let first = jiff::civil::Date::new(year, month, 1).ok()?;
     let next = first.checked_add(jiff::Span::new().months(1)).ok()?;
-    let t = jiff::tz::TimeZone::UTC
-        .to_timestamp(next.at(0, 0, 0, 0))
-        .ok()?;
+    let t = habeas_domain::zones::day_start(next, tz);
     t.checked_sub(jiff::SignedDuration::from_secs(1)).ok()
 }
 
-/// Month ends from `from`'s month to the month before `now`'s, at most `max` (the latest),
-/// then `now` itself.
-fn month_ends(from: Timestamp, now: Timestamp, max: usize) -> Vec<(String, Timestamp)> {
-    let utc = jiff::tz::TimeZone::UTC;
-    let start = utc.to_datetime(from).date();
-    let end = utc.to_datetime(now).date();
+/// Month ends (the register's calendar months, as the statistics count them) from `from`'s
+/// month to the month before `now`'s, at most `max` (the latest), then `now` itself.
+fn month_ends(
+    store: &Store,
+    from: Timestamp,
+    now: Timestamp,
+    max: usize,
+) -> Vec<(String, Timestamp)> {
+    let tz = habeas_domain::zones::register_zone(store.state().facilities.values());
+    let start = tz.to_datetime(from).date();
+    let end = tz.to_datetime(now).date();
     let mut out = Vec::new();
     let (mut y, mut m) = (start.year(), start.month());
     while (y, m) < (end.year(), end.month()) {
-        if let Some(t) = month_end(y, m) {
+        if let Some(t) = month_end(y, m, &tz) {
             out.push((format!("{y:04}-{m:02}"), t));
         }
         if m == 12 {
@@ -454,6 +458,8 @@ struct DashboardPage {
     findings: Option<Vec<CountRow>>,
     findings_total: usize,
     movements: Vec<MovementRow>,
+    /// The trend in the audit view.
+    as_recorded: bool,
 }
 
 /// The open findings for the dashboard: evaluated again when the log has grown or a minute has
@@ -487,9 +493,29 @@ fn dashboard_findings(
     Ok(findings)
 }
 
-async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
+/// `?as_recorded=true` on the pages that show past figures: the audit view.
+#[derive(Deserialize, Default)]
+pub(crate) struct ViewQuery {
+    as_recorded: Option<String>,
+}
+
+impl ViewQuery {
+    /// A ticked checkbox (`true`, `on`, `1`) asks for the audit view.
+    fn view(&self) -> View {
+        View::from_as_recorded(
+            non_empty(&self.as_recorded).is_some_and(|v| v != "false" && v != "0"),
+        )
+    }
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(vq): Query<ViewQuery>,
+) -> PageResult {
     me.require(Action::ReadPopulation)?;
     let tr = me.tr();
+    let view = vq.view();
     let scope = me.user.facilities.clone();
     let read_findings = permits(me.user.role, Action::ReadFindings);
     let cache = state.dashboard_findings.clone();
@@ -497,12 +523,12 @@ async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
         .with_reader(move |store| {
             // `findings` takes its own snapshot; the state read beside it catches up first.
             store.refresh()?;
-            let now = scope::population(store.population(None)?, &scope);
+            let now = scope::population(store.population(None, view)?, &scope);
             let t_now = store.now();
             let from = store.first_admission_at()?.unwrap_or(t_now);
             let mut over_time = Vec::new();
-            for (label, t) in month_ends(from, t_now, 12) {
-                let p = scope::population(store.population(Some(t))?, &scope);
+            for (label, t) in month_ends(store, from, t_now, 12) {
+                let p = scope::population(store.population(Some(t), view)?, &scope);
                 over_time.push((label, p.total));
             }
             let findings = if read_findings {
@@ -537,6 +563,7 @@ async fn dashboard(State(state): State<AppState>, me: SignedIn) -> PageResult {
         findings: findings.map(|f| finding_counts(&f, tr)),
         findings_total,
         movements: movement_rows(&movements, tr),
+        as_recorded: view == View::AsRecorded,
         c: me.ctx("/"),
     }))
 }
@@ -610,7 +637,7 @@ async fn facility(
                 return Err(ApiError::not_found(format!("no facility {code}")));
             };
             let occupancy = store.cell_occupancy(code.as_str())?;
-            let pop = store.population(None)?;
+            let pop = store.population(None, View::KnownNow)?;
             let fp = pop.facilities.iter().find(|p| p.facility == code.as_str());
             let mut units = Vec::new();
             for (path, unit) in st.units.iter().filter(|(p, _)| p.facility == code) {
@@ -1384,6 +1411,8 @@ struct FindingsQuery {
     severity: Option<String>,
     facility: Option<String>,
     at: Option<String>,
+    #[serde(flatten)]
+    view: ViewQuery,
 }
 
 #[derive(Template)]
@@ -1394,6 +1423,7 @@ struct FindingsPage {
     severities: Vec<(String, String, bool)>,
     facilities: Vec<(String, String, bool)>,
     at: String,
+    as_recorded: bool,
     error: Option<String>,
     findings: Vec<FindingRow>,
 }
@@ -1448,7 +1478,7 @@ async fn findings(
         let filter = FindingsFilter {
             check: check.clone(),
             facility: facility_code,
-            known_now: false,
+            view: q.view.view(),
         };
         state
             .with_reader(move |store| {
@@ -1504,6 +1534,7 @@ async fn findings(
             })
             .collect(),
         at: at_text,
+        as_recorded: q.view.view() == View::AsRecorded,
         error,
         findings: finding_rows(&rows, tr),
         c: me.ctx("/findings"),
@@ -1527,21 +1558,30 @@ fn facility_options(store: &Store, scope: &[FacilityCode]) -> Vec<(String, Strin
 struct StatisticsPage {
     c: Ctx,
     charts: Vec<Chart>,
+    as_recorded: bool,
 }
 
-async fn statistics(State(state): State<AppState>, me: SignedIn) -> PageResult {
+async fn statistics(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(vq): Query<ViewQuery>,
+) -> PageResult {
     me.require(Action::ReadPopulation)?;
     let tr = me.tr();
+    let view = vq.view();
     let scope = me.user.facilities.clone();
     let (points, now) = state
         .read_current(move |store| {
             let t_now = store.now();
             let from = store.first_admission_at()?.unwrap_or(t_now);
             let mut points = Vec::new();
-            for (label, t) in month_ends(from, t_now, 36) {
-                points.push((label, scope::population(store.population(Some(t))?, &scope)));
+            for (label, t) in month_ends(store, from, t_now, 36) {
+                points.push((
+                    label,
+                    scope::population(store.population(Some(t), view)?, &scope),
+                ));
             }
-            let now = scope::population(store.population(None)?, &scope);
+            let now = scope::population(store.population(None, view)?, &scope);
             Ok((points, now))
         })
         .await
@@ -1601,6 +1641,7 @@ async fn statistics(State(state): State<AppState>, me: SignedIn) -> PageResult {
     Ok(page(&StatisticsPage {
         c: me.ctx("/statistics"),
         charts: vec![over_time, occupancy],
+        as_recorded: view == View::AsRecorded,
     }))
 }
 
