@@ -5,6 +5,7 @@ use super::*;
 
 pub(super) fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
     let t = s.at;
+    let zones = Zones::of_snapshot(s);
     for pf in &s.persons {
         let Some((e, stay)) = current(pf) else {
             continue;
@@ -36,7 +37,9 @@ pub(super) fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                 .filter_map(|b| b.legal_basis.expires_on.map(|d| (d, b)))
                 .max_by_key(|(d, _)| *d);
             if let Some((expiry, basis)) = last {
-                let end = day_start(expiry.tomorrow().unwrap_or(expiry));
+                // The expiry date is a day of the facility that holds the person.
+                let tz = zones.of(fac);
+                let end = crate::zones::day_start(expiry.tomorrow().unwrap_or(expiry), tz);
                 let since = add(end, s.limits.hours("over-detention.grace_hours"));
                 if since <= t {
                     out.push(person_finding(
@@ -135,7 +138,7 @@ pub(super) fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                 ));
             }
             if let Some(dob) = p.identity.as_ref().and_then(|i| i.date_of_birth)
-                && f64::from(age_at(dob, t)) < s.limits.get("adult.age")
+                && f64::from(age_at(dob, t, zones.of(fac))) < s.limits.get("adult.age")
             {
                 out.push(person_finding(
                     "solitary-prohibited",
@@ -145,7 +148,7 @@ pub(super) fn custody_checks(s: &Snapshot, out: &mut Vec<Finding>) {
                     format!(
                         "{}, aged {}, has been in separation since {}",
                         p.register_no,
-                        age_at(dob, t),
+                        age_at(dob, t, zones.of(fac)),
                         sep.from
                     ),
                     vec![sep.seq],

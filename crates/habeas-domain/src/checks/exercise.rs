@@ -27,17 +27,8 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
     let t = s.at;
     let min = s.limits.get("no-outdoor-exercise.min_minutes");
     let lookback = s.limits.get("no-outdoor-exercise.lookback_days").max(1.0) as i64;
-    // Days are the facility's own (its IANA time zone); a facility whose zone is not in the
-    // bundled database (a register older than that rule) counts in UTC.
-    let zones: HashMap<&FacilityCode, TimeZone> = s
-        .facilities
-        .iter()
-        .map(|f| {
-            let tz = crate::zones::zone(f.timezone.as_str()).unwrap_or(TimeZone::UTC);
-            (&f.facility, tz)
-        })
-        .collect();
-    let utc = TimeZone::UTC;
+    // Days are the facility's own (its IANA time zone).
+    let zones = Zones::of_snapshot(s);
     // Sessions by the place they cover.
     let mut by_unit: HashMap<&UnitPath, Vec<&ExerciseSession>> = HashMap::new();
     let mut by_cell: HashMap<&CellPath, Vec<&ExerciseSession>> = HashMap::new();
@@ -63,7 +54,7 @@ pub(super) fn exercise_check_of(s: &Snapshot, persons: &[PersonFacts], out: &mut
             continue;
         }
         let facility = stay.facility.as_ref().or(Some(&e.facility));
-        let tz = facility.and_then(|f| zones.get(f)).unwrap_or(&utc);
+        let tz = zones.of(facility);
         let today = local_date(t, tz);
         let Ok(last_day) = today.yesterday() else {
             continue;

@@ -526,19 +526,40 @@ fn add(t: Timestamp, d: SignedDuration) -> Timestamp {
     })
 }
 
-fn utc_date(t: Timestamp) -> Date {
-    jiff::tz::Offset::UTC.to_datetime(t).date()
+/// The facilities' time zones: each facility's days are its own. A facility whose zone is
+/// not in the bundled database (a register older than that rule) counts in UTC.
+pub(super) struct Zones<'a> {
+    by_facility: HashMap<&'a FacilityCode, jiff::tz::TimeZone>,
+    utc: jiff::tz::TimeZone,
 }
 
-fn day_start(d: Date) -> Timestamp {
-    jiff::tz::Offset::UTC
-        .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-        .unwrap_or(Timestamp::UNIX_EPOCH)
+impl<'a> Zones<'a> {
+    pub(super) fn of_snapshot(s: &'a Snapshot) -> Zones<'a> {
+        Zones {
+            by_facility: s
+                .facilities
+                .iter()
+                .map(|f| {
+                    let tz =
+                        crate::zones::zone(f.timezone.as_str()).unwrap_or(jiff::tz::TimeZone::UTC);
+                    (&f.facility, tz)
+                })
+                .collect(),
+            utc: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// The zone of `facility` (UTC for none or an unknown one).
+    pub(super) fn of(&self, facility: Option<&FacilityCode>) -> &jiff::tz::TimeZone {
+        facility
+            .and_then(|f| self.by_facility.get(f))
+            .unwrap_or(&self.utc)
+    }
 }
 
-/// Age in whole years at `t`.
-fn age_at(dob: Date, t: Timestamp) -> i16 {
-    let today = utc_date(t);
+/// Age in whole years at `t`, on the calendar of `tz` (the facility's).
+fn age_at(dob: Date, t: Timestamp, tz: &jiff::tz::TimeZone) -> i16 {
+    let today = crate::zones::local_date(t, tz);
     let mut age = today.year() - dob.year();
     if (today.month(), today.day()) < (dob.month(), dob.day()) {
         age -= 1;

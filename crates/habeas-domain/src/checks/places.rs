@@ -25,6 +25,7 @@ pub(super) fn place_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         }
     }
     let cells: BTreeMap<&CellPath, &Cell> = s.cells.iter().map(|c| (&c.cell, c)).collect();
+    let zones = Zones::of_snapshot(s);
     for (path, occupants) in &in_cell {
         let Some(cell) = cells.get(path) else {
             continue;
@@ -100,12 +101,13 @@ pub(super) fn place_checks(s: &Snapshot, out: &mut Vec<Finding>) {
         let sex = |p: &PersonFacts| p.person.identity.as_ref().map(|i| i.sex);
         let status = |p: &PersonFacts| p.person.open_episode().map(|e| e.legal_status);
         let adult = s.limits.get("adult.age");
+        let tz = zones.of(Some(&path.facility));
         let minor = |p: &PersonFacts| {
             p.person
                 .identity
                 .as_ref()
                 .and_then(|i| i.date_of_birth)
-                .map(|d| f64::from(age_at(d, t)) < adult)
+                .map(|d| f64::from(age_at(d, t, tz)) < adult)
         };
         let kinds: [(&str, Group, Group); 3] = [
             ("men with women", &|p| sex(p) == Some(Sex::Male), &|p| {

@@ -262,7 +262,8 @@ fn no_legal_basis() {
 #[test]
 fn over_detention() {
     let mut reg = Register::with_places();
-    // Valid through 2026-01-01: expired from 2026-01-02T00:00:00Z.
+    // Valid through 2026-01-01 in the facility (America/El_Salvador, UTC−6): expired from
+    // midnight there, 2026-01-02T06:00:00Z.
     admit_with(&mut reg, "SYN-1", "SYN-A", "2025-12-01T08:00:00Z", |c| {
         c["legal_basis"]["expires_on"] = json!("2026-01-01");
     });
@@ -284,9 +285,9 @@ fn over_detention() {
         "legal_basis":{"kind":"court_order","authority":"Juzgado Ejemplo","reference":"SYN-CAUSA-3",
         "issued_on":"2025-12-10","grounds":"Motivos de ejemplo","expires_on":"2025-12-20"}}),
     );
-    let syn3 = ("SYN-3".to_owned(), ts("2025-12-21T00:00:00Z"));
+    let syn3 = ("SYN-3".to_owned(), ts("2025-12-21T06:00:00Z"));
 
-    let end = "2026-01-02T00:00:00Z";
+    let end = "2026-01-02T06:00:00Z";
     let s = snapshot(&reg, at(end, mins(-1)));
     assert_eq!(found(&s, "over-detention"), vec![syn3.clone()]);
     let s = snapshot(&reg, ts(end));
@@ -308,14 +309,14 @@ fn over_detention() {
     s.limits = limits(&[("over-detention.grace_hours", 12.0)]);
     assert_eq!(
         found(&s, "over-detention"),
-        vec![("SYN-3".to_owned(), ts("2025-12-21T12:00:00Z"))]
+        vec![("SYN-3".to_owned(), ts("2025-12-21T18:00:00Z"))]
     );
     s.at = at(end, hours(12));
     assert_eq!(
         found(&s, "over-detention"),
         vec![
             ("SYN-1".to_owned(), at(end, hours(12))),
-            ("SYN-3".to_owned(), ts("2025-12-21T12:00:00Z"))
+            ("SYN-3".to_owned(), ts("2025-12-21T18:00:00Z"))
         ]
     );
 }
@@ -829,8 +830,11 @@ fn category_mixing() {
             ),
         ]
     );
-    // On their 18th birthday (UTC) SYN-6 is an adult.
-    let s = snapshot(&reg, ts("2026-01-02T00:00:00Z"));
+    // On their 18th birthday in the facility (midnight in America/El_Salvador is 06:00 UTC)
+    // SYN-6 is an adult; at midnight UTC it is still the day before there.
+    let s = snapshot(&reg, ts("2026-01-02T05:59:59Z"));
+    assert_eq!(found(&s, "category-mixing").len(), 3);
+    let s = snapshot(&reg, ts("2026-01-02T06:00:00Z"));
     assert_eq!(
         found(&s, "category-mixing")
             .into_iter()
@@ -1323,8 +1327,9 @@ fn solitary_prohibited() {
             "reason":"Motivo de ejemplo","authorized_by":"Director Ejemplo"}),
         );
     }
-    // 17 until the end of 2026-01-01 (UTC); 18 from 2026-01-02; age unknown: no finding.
-    let s = snapshot(&reg, ts("2026-01-01T23:59:59Z"));
+    // 17 until the end of 2026-01-01 in the facility (06:00 UTC on the 2nd); 18 from
+    // 2026-01-02; age unknown: no finding.
+    let s = snapshot(&reg, ts("2026-01-02T05:59:59Z"));
     let f = only(&s, "solitary-prohibited");
     assert_eq!(
         f.iter()
@@ -1336,7 +1341,7 @@ fn solitary_prohibited() {
             "SYN-1, aged 17, has been in separation since 2025-12-31T10:00:00Z"
         )]
     );
-    let s = snapshot(&reg, ts("2026-01-02T00:00:00Z"));
+    let s = snapshot(&reg, ts("2026-01-02T06:00:00Z"));
     assert_eq!(found(&s, "solitary-prohibited"), vec![]);
 }
 
