@@ -3,8 +3,10 @@
 #   bash scripts/test.sh [extra cargo test arguments]
 # - headless Chromium and ChromeDriver for the browser tests (Debian packages chromium,
 #   chromium-driver), installed when missing;
-# - PostgreSQL on 127.0.0.1:5432 for the PostgreSQL backend's tests, started when it is down.
-# It ends with one line counting every test binary's results.
+# - PostgreSQL on 127.0.0.1:5432 for the PostgreSQL backend's tests, started when it is down;
+# - then the OpenAPI fuzzer (scripts/schemathesis.sh: every check, about 2.5 minutes), counted
+#   as one test; HABEAS_SCHEMATHESIS=0 leaves it out of a quick local run.
+# It ends with one line counting every test binary's results and the fuzzer's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +36,15 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace "$@" 2>&1 | tee "$log"
+"${CARGO:-cargo}" test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+fuzz=
+if [ "${HABEAS_SCHEMATHESIS:-1}" != 0 ]; then
+    bash scripts/schemathesis.sh 2>&1 | tee -a "$log" | tail -n 40
+    if [ "${PIPESTATUS[0]}" = 0 ]; then fuzz=passed; else fuzz=failed; status=1; fi
+fi
 set -e
-grep -E '^test result:' "$log" | awk '{p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}'
+grep -E '^test result:' "$log" | awk -v fuzz="$fuzz" '{p += $4; f += $6}
+    END {if (fuzz == "passed") p++; if (fuzz == "failed") f++;
+         printf "tests: %d passed, %d failed%s\n", p, f, (fuzz == "" ? "" : " (schemathesis " fuzz ")")}'
 exit "$status"

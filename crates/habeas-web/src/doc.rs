@@ -180,11 +180,11 @@ fn constrain(name: &str) -> Option<utoipa::openapi::Schema> {
             .schema_type(Type::String)
             .pattern(Some(code))
             .max_length(Some(40)),
-        // Trimmed, at least 2 characters.
+        // At least 2 characters once trimmed of white space (which the server trims).
         "q" => b
             .schema_type(Type::String)
             .min_length(Some(2))
-            .pattern(Some(r"^\S[\s\S]*\S$")),
+            .pattern(Some(r"^\s*\S[\s\S]*\S\s*$")),
         "at" => b
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),

@@ -1273,3 +1273,47 @@ async fn implausible_commands_are_refused_and_a_source_id_is_recorded_once() {
     assert_eq!(v1["seqs"], v2["seqs"]);
     assert_eq!(log_size(&f), before + 1);
 }
+
+/// #15 (schemathesis ST201): the search's `q` is documented as the server reads it — white
+/// space around it is trimmed (ECMA-262 `\s`, as the document's patterns mean it), then two
+/// characters at least — so a query ending in a vertical tab is valid by the schema and
+/// answered, and one with a single character between spaces is refused by both.
+#[tokio::test]
+async fn the_search_accepts_exactly_what_its_documented_pattern_allows() {
+    let doc: Value = serde_json::from_str(&habeas_web::openapi().to_json().unwrap()).unwrap();
+    let q = doc["paths"]["/api/v1/persons"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "q")
+        .unwrap()
+        .clone();
+    // The pattern says: at least two characters that are not white space.
+    assert_eq!(q["schema"]["pattern"], r"^\s*\S[\s\S]*\S\s*$");
+    let ecma_space = |c: char| {
+        matches!(
+            c,
+            '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | ' ' | '\u{a0}' | '\u{feff}'
+        )
+    };
+    let f = fixture();
+    for (sample, encoded) in [
+        ("web", "web"),
+        ("T\u{a8}x\u{0b}", "T%C2%A8x%0B"),
+        ("\u{0b}we", "%0Bwe"),
+        (" w ", "%20w%20"),
+        ("w", "w"),
+        ("\t\t", "%09%09"),
+        ("w\u{a0}", "w%C2%A0"),
+    ] {
+        let valid = sample.chars().filter(|c| !ecma_space(*c)).count() >= 2;
+        let uri = format!("/api/v1/persons?q={encoded}");
+        let (s, body) = call_json(&f, "GET", &uri, Some("reg.istrar"), None).await;
+        let expected = if valid {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(s, expected, "{sample:?}: {body}");
+    }
+}
