@@ -71,6 +71,9 @@ pub struct Population {
     pub facilities: Vec<FacilityPopulation>,
 }
 
+/// Persons held by (facility, unit, status); unit empty when not in a cell.
+type Counts = BTreeMap<(Option<String>, Option<String>, String), u64>;
+
 fn pct(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| ((n as f64) * 1000.0 / (d as f64)).round() / 10.0)
 }
@@ -117,8 +120,7 @@ impl Store {
     /// and its end only if that had been recorded by then.
     pub fn population(&self, at: Option<Timestamp>, view: View) -> Result<Population, StoreError> {
         self.check_not_damaged()?;
-        // (facility, unit, status) -> count; unit empty when not in a cell.
-        let mut counts: BTreeMap<(Option<String>, Option<String>, String), u64> = BTreeMap::new();
+        let mut counts: Counts = BTreeMap::new();
         {
             let (sql, at_us) = match at {
                 None => (
@@ -154,11 +156,99 @@ impl Store {
                 );
             }
         }
+        Ok(self.assemble_population(at, view, &counts))
+    }
+
+    /// The population at each of `ends` (ascending or not), from one read of the stays that
+    /// overlap them: what [`Store::population`] gives at each, for the month-end series of the
+    /// dashboard and the statistics page without one scan per month.
+    pub fn population_series(
+        &self,
+        ends: &[Timestamp],
+        view: View,
+    ) -> Result<Vec<Population>, StoreError> {
+        self.check_not_damaged()?;
+        let (Some(first), Some(last)) = (ends.iter().min(), ends.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let ends_us: Vec<i64> = ends.iter().map(|t| t.as_microsecond()).collect();
+        // Places are interned: a national register has millions of stays in a few thousand.
+        let mut places: BTreeMap<(Option<String>, Option<String>, String), usize> = BTreeMap::new();
+        let mut per_end: Vec<Vec<u64>> = vec![Vec::new(); ends.len()];
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT facility, unit, status, from_us, until_us, recorded_us, until_recorded_us
+                 FROM stays
+                 WHERE from_us <= ?2
+                 AND (until_us IS NULL OR until_us > ?1 OR until_recorded_us > ?1)",
+            )?;
+            let mut rows = stmt.query(params![first.as_microsecond(), last.as_microsecond()])?;
+            let mut key: (Option<String>, Option<String>, String) = (None, None, String::new());
+            let mut index = 0;
+            while let Some(r) = rows.next()? {
+                let place: (Option<String>, Option<String>, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                if place != key || places.is_empty() {
+                    let next = places.len();
+                    index = *places.entry(place.clone()).or_insert(next);
+                    key = place;
+                }
+                let from: i64 = r.get(3)?;
+                let until: Option<i64> = r.get(4)?;
+                let recorded: i64 = r.get(5)?;
+                let until_recorded: Option<i64> = r.get(6)?;
+                for (i, &t) in ends_us.iter().enumerate() {
+                    let held = match view {
+                        View::KnownNow => from <= t && until.is_none_or(|u| u > t),
+                        View::AsRecorded => {
+                            from <= t
+                                && recorded <= t
+                                && (until.is_none_or(|u| u > t)
+                                    || until_recorded.is_some_and(|r| r > t))
+                        }
+                    };
+                    if held {
+                        let counts = &mut per_end[i];
+                        if counts.len() <= index {
+                            counts.resize(index + 1, 0);
+                        }
+                        counts[index] += 1;
+                    }
+                }
+            }
+        }
+        let by_index: Vec<&(Option<String>, Option<String>, String)> = {
+            let mut v: Vec<_> = places.iter().collect();
+            v.sort_by_key(|(_, i)| **i);
+            v.into_iter().map(|(k, _)| k).collect()
+        };
+        Ok(ends
+            .iter()
+            .zip(per_end)
+            .map(|(t, n)| {
+                let counts: Counts = n
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, c)| *c > 0)
+                    .map(|(i, c)| (by_index[i].clone(), c))
+                    .collect();
+                self.assemble_population(Some(*t), view, &counts)
+            })
+            .collect())
+    }
+
+    /// [`Population`] from counts by (facility, unit, status), with the places of the state.
+    fn assemble_population(
+        &self,
+        at: Option<Timestamp>,
+        view: View,
+        counts: &Counts,
+    ) -> Population {
         let state = self.state();
         let mut facilities = Vec::new();
         let mut total = 0;
         let mut in_transit = 0;
-        for ((facility, _, status), n) in &counts {
+        for ((facility, _, status), n) in counts {
             total += n;
             if status == "in_transit" || facility.is_none() {
                 in_transit += n;
@@ -175,7 +265,7 @@ impl Store {
                 occupancy_pct: None,
                 units: Vec::new(),
             };
-            for ((fac, unit, status), n) in &counts {
+            for ((fac, unit, status), n) in counts {
                 if fac.as_deref() != Some(code.as_str()) {
                     continue;
                 }
@@ -214,13 +304,13 @@ impl Store {
             fp.occupancy_pct = pct(fp.held, fp.official_capacity);
             facilities.push(fp);
         }
-        Ok(Population {
+        Population {
             at,
             view,
             total,
             in_transit,
             facilities,
-        })
+        }
     }
 }
 

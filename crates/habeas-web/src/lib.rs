@@ -19,13 +19,14 @@ mod doc;
 mod error;
 pub mod html;
 mod locate;
+mod overview;
 mod readers;
 mod scope;
 pub mod session;
 mod transparency;
 mod writer;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -58,17 +59,19 @@ pub struct AppState {
     pub access: AccessLog,
     /// Failed sign-ins, per address and per name.
     pub logins: Arc<session::LoginGuard>,
-    /// The dashboard's open findings, kept for one log size and at most a minute: evaluating
-    /// every check over a national register takes seconds, and a dashboard is opened often.
-    pub(crate) dashboard_findings: Arc<Mutex<Option<DashboardFindings>>>,
+    /// The figures about now that the dashboard, statistics and findings pages show,
+    /// computed off the request path once per log size ([`overview`]).
+    pub(crate) overview: Arc<overview::OverviewCache>,
+    /// How long a page waits for those figures to be refreshed before it is served the
+    /// previous ones ([`AppState::with_overview_wait`]).
+    pub(crate) overview_wait: Duration,
 }
 
-/// Open findings as the dashboard last evaluated them.
-pub(crate) struct DashboardFindings {
-    pub log_size: u64,
-    pub at: jiff::Timestamp,
-    pub findings: Vec<habeas_domain::checks::Finding>,
-}
+/// What a library user or a test gets: long enough for any register a test builds to be
+/// refreshed before a page is served. `habeas serve` uses [`SERVE_OVERVIEW_WAIT`].
+const OVERVIEW_WAIT: Duration = Duration::from_secs(20);
+/// `habeas serve`'s wait: every page answers within a second on a national register.
+pub const SERVE_OVERVIEW_WAIT: Duration = Duration::from_millis(400);
 
 /// Read-only handles: enough for the blocking reads two cores can run at once, with some
 /// waiting on the disk.
@@ -95,8 +98,16 @@ impl AppState {
             readers: Arc::new(readers),
             locator: Arc::new(locate::RateLimiter::new(30, Duration::from_secs(60))),
             logins: Arc::new(session::LoginGuard::default()),
-            dashboard_findings: Arc::new(Mutex::new(None)),
+            overview: Arc::new(overview::OverviewCache::default()),
+            overview_wait: OVERVIEW_WAIT,
         })
+    }
+
+    /// How long a page waits for the figures about now to be refreshed (after a write, or a
+    /// minute) before it is served the previous ones with the time they were computed.
+    pub fn with_overview_wait(mut self, wait: Duration) -> Self {
+        self.overview_wait = wait;
+        self
     }
 
     /// Waits until every read recorded so far is in the access log.

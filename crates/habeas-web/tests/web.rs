@@ -1292,3 +1292,170 @@ async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// #21: on a register with thousands of findings the findings page is paged (100 a page, most
+/// severe first, with the total and the counts per check and facility as links), the filtered
+/// list downloads whole as CSV and JSON, a page past the end is explained, and no page of the
+/// crawl is over 1 MB.
+#[tokio::test]
+async fn findings_are_paged_counted_downloadable_and_no_page_is_over_a_megabyte() {
+    let r = register();
+    // 1,500 more people admitted ten days ago to CEN without a legal basis, never outdoors,
+    // nobody told: several findings each.
+    let admitted = (Timestamp::now() - SignedDuration::from_hours(240)).to_string();
+    let token = token(&r, "reg.istrar");
+    for chunk in 0..3 {
+        let batch: Vec<Value> = (0..500)
+            .map(|i| {
+                let n = chunk * 500 + i;
+                json!({"type":"admission.record","register_no":format!("SYN-8{n:04}"),"facility":"CEN",
+                       "at":admitted,"legal_status":"remand",
+                       "person":{"given_names":"Nombre","family_names":format!("Ejemplo{n}"),"sex":"male"}})
+            })
+            .collect();
+        let (s, body) = api(&r, "POST", "/api/v1/commands", &token, Some(json!(batch))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let (cookie, _) = sign_in(&r, "monitor.npm").await;
+    let first = send(&r, "GET", "/findings", Some(&cookie), None, Some("en")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let rows = first.body.matches("<tr class=\"sev-").count();
+    assert_eq!(rows, 100, "a page holds 100 findings");
+    let total: usize = {
+        let shown = first.body.split("id=\"findings-shown\">").nth(1).unwrap();
+        let of = shown.split(" of ").nth(1).unwrap();
+        of.split(' ')
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    assert!(total > 3000, "{total} findings");
+    assert!(
+        first.body.contains("Findings 1 to 100 of"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("rel=\"next\""));
+    // Most severe first.
+    let first_row = first.body.split("<tr class=\"sev-").nth(1).unwrap();
+    assert!(first_row.starts_with("critical"), "{first_row}");
+    // Page 2, and a page past the end.
+    let second = send(
+        &r,
+        "GET",
+        "/findings?page=2",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(second.body.contains("Findings 101 to 200 of"));
+    assert!(second.body.contains("rel=\"prev\""));
+    let past = send(
+        &r,
+        "GET",
+        "/findings?page=9999",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(
+        past.body.contains("is not a page of this list"),
+        "{}",
+        past.body
+    );
+    // The counts per check link to the filtered list, which gives the same number.
+    let link = first
+        .body
+        .split("id=\"by-check\"")
+        .nth(1)
+        .unwrap()
+        .split("<a href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(link.starts_with("/findings?check="), "{link}");
+    let filtered = send(&r, "GET", &link, Some(&cookie), None, Some("en")).await;
+    let check = link.trim_start_matches("/findings?check=").to_owned();
+    let json_uri = format!("/findings.json?check={check}");
+    let download = send(&r, "GET", &json_uri, Some(&cookie), None, Some("en")).await;
+    assert_eq!(download.status, StatusCode::OK);
+    let download: Value = serde_json::from_str(&download.body).unwrap();
+    let n = download["total"].as_u64().unwrap() as usize;
+    assert_eq!(download["findings"].as_array().unwrap().len(), n);
+    assert!(
+        download["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["check"] == check.as_str())
+    );
+    assert_eq!(download["view"], "known_now");
+    assert!(
+        filtered.body.contains(&format!("of {}", habeas_count(n))) || n <= 100,
+        "{n}: {}",
+        filtered.body
+    );
+    let csv = send(
+        &r,
+        "GET",
+        &format!("/findings.csv?check={check}"),
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.body
+            .starts_with("check,severity,subject_kind,subject,facility,since,detail,evidence\n")
+    );
+    assert_eq!(csv.body.lines().count(), n + 1);
+    // Every page type stays under 1 MB on this register.
+    for uri in [
+        "/",
+        "/findings",
+        "/findings?facility=CEN",
+        "/statistics",
+        "/facilities/CEN",
+        "/cells?path=CEN/P1/C01",
+        "/search?q=Ejemplo",
+        "/people/SYN-80001",
+        "/access-log",
+        "/transparency",
+        "/record/admission.record",
+    ] {
+        for lang in ["en", "es"] {
+            let p = send(&r, "GET", uri, Some(&cookie), None, Some(lang)).await;
+            assert!(
+                p.status == StatusCode::OK || p.status == StatusCode::FORBIDDEN,
+                "{uri}: {}",
+                p.status
+            );
+            assert!(
+                p.body.len() < 1 << 20,
+                "{uri} ({lang}) is {} bytes",
+                p.body.len()
+            );
+        }
+    }
+}
+
+/// A count as the English pages print it.
+fn habeas_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}

@@ -86,7 +86,10 @@ pub(crate) fn run(
         .build()?;
     eprintln!("habeas demo: serving on http://{addr} (Ctrl-C to stop)");
     runtime
-        .block_on(habeas_web::serve(habeas_web::AppState::new(store)?, addr))
+        .block_on(habeas_web::serve(
+            habeas_web::AppState::new(store)?.with_overview_wait(habeas_web::SERVE_OVERVIEW_WAIT),
+            addr,
+        ))
         .with_context(|| format!("serving on {addr}"))?;
     Ok(0)
 }

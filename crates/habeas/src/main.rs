@@ -826,7 +826,8 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     habeas_web::AppState::with_max_group(
                         store,
                         usize::try_from(max_group).unwrap_or(usize::MAX),
-                    )?,
+                    )?
+                    .with_overview_wait(habeas_web::SERVE_OVERVIEW_WAIT),
                     addr,
                 ))
                 .with_context(|| format!("serving on {addr}"))?;

@@ -171,6 +171,32 @@ impl Tr {
             .unwrap_or_else(|| name.to_owned())
     }
 
+    /// The text for `key` with its `{}` replaced by `args` in order.
+    pub fn tn(&self, key: &str, args: &[&str]) -> String {
+        let mut out = self.t(key).to_owned();
+        for a in args {
+            out = out.replacen("{}", a, 1);
+        }
+        out
+    }
+
+    /// A count with the language's thousands separator (110,000; 110.000).
+    pub fn count(&self, n: usize) -> String {
+        let sep = match self.lang {
+            Lang::En => ',',
+            Lang::Es => '.',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(sep);
+            }
+            out.push(d);
+        }
+        out
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.lang.catalogue().contains_key(key)
     }

@@ -9,6 +9,8 @@
 //! field, checked here before anything else.
 
 mod charts;
+mod dashboard;
+mod findings;
 mod forms;
 mod i18n;
 mod pages;
@@ -224,6 +226,11 @@ impl Ctx {
     pub fn t1(&self, key: &str, arg: impl std::fmt::Display) -> String {
         self.tr.t1(key, arg)
     }
+
+    /// A count with the language's thousands separator.
+    pub fn count<N: Copy + TryInto<usize>>(&self, n: &N) -> String {
+        self.tr.count((*n).try_into().unwrap_or(usize::MAX))
+    }
 }
 
 /// Renders a template as a page.
@@ -289,6 +296,7 @@ impl IntoResponse for HtmlError {
             StatusCode::NOT_FOUND => tr.t("error.not_found"),
             StatusCode::BAD_REQUEST => tr.t("error.bad_request"),
             StatusCode::TOO_MANY_REQUESTS => tr.t("error.too_many"),
+            StatusCode::SERVICE_UNAVAILABLE => tr.t("error.computing"),
             s if s.is_server_error() => tr.t("error.internal"),
             _ => tr.t("error.other"),
         }

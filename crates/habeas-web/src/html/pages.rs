@@ -2,8 +2,6 @@
 //! blocking pool), authorizes through `auth::require` exactly as the API does, and renders a
 //! template.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -12,16 +10,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use habeas_domain::authz::{Action, CommandClass, permits};
-use habeas_domain::checks::{CHECKS, Finding, Severity, SubjectKind};
+use habeas_domain::checks::{Finding, Severity, SubjectKind};
 use habeas_domain::{Event, FacilityCode, RegisterNo, Submission, Text, View};
-use habeas_store::{FileEvent, FindingsFilter, Population, Store};
+use habeas_store::Store;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::forms::{self, GroupView, Values};
 use super::i18n::{LANG_COOKIE, Lang, Tr};
-use super::{Ctx, HtmlError, OrPage, RequestLang, Series, SignedIn, local_path, page};
+use super::{Ctx, HtmlError, OrPage, RequestLang, SignedIn, local_path, page};
 use crate::locate::ClientAddr;
 use crate::scope;
 use crate::session::{COOKIE_NAME, SESSION_LIFETIME, session_cookie};
@@ -29,7 +27,7 @@ use crate::{ApiError, AppState};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(dashboard))
+        .route("/", get(super::dashboard::dashboard))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/language", post(language))
@@ -40,63 +38,26 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/record", get(record_index))
         .route("/record/{ty}", get(record_form).post(record_submit))
         .route("/search", get(search))
-        .route("/findings", get(findings))
-        .route("/statistics", get(statistics))
+        .route("/findings", get(super::findings::findings))
+        .route("/findings.csv", get(super::findings::download_csv))
+        .route("/findings.json", get(super::findings::download_json))
+        .route("/statistics", get(super::dashboard::statistics))
         .route("/transparency", get(transparency))
         .route("/access-log", get(access_log))
 }
 
-type PageResult = Result<Response, HtmlError>;
+pub(super) type PageResult = Result<Response, HtmlError>;
 
 /// A time as the pages show it (UTC, to the minute).
 pub(crate) fn when(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn when_opt(t: Option<Timestamp>) -> String {
+pub(super) fn when_opt(t: Option<Timestamp>) -> String {
     t.map(when).unwrap_or_default()
 }
 
-/// The instant just before the first of the month after `(year, month)` in `tz`: the
-/// month's end.
-fn month_end(year: i16, month: i8, tz: &jiff::tz::TimeZone) -> Option<Timestamp> {
-    let first = jiff::civil::Date::new(year, month, 1).ok()?;
-    let next = first.checked_add(jiff::Span::new().months(1)).ok()?;
-    let t = habeas_domain::zones::day_start(next, tz);
-    t.checked_sub(jiff::SignedDuration::from_secs(1)).ok()
-}
-
-/// Month ends (the register's calendar months, as the statistics count them) from `from`'s
-/// month to the month before `now`'s, at most `max` (the latest), then `now` itself.
-fn month_ends(
-    store: &Store,
-    from: Timestamp,
-    now: Timestamp,
-    max: usize,
-) -> Vec<(String, Timestamp)> {
-    let tz = habeas_domain::zones::register_zone(store.state().facilities.values());
-    let start = tz.to_datetime(from).date();
-    let end = tz.to_datetime(now).date();
-    let mut out = Vec::new();
-    let (mut y, mut m) = (start.year(), start.month());
-    while (y, m) < (end.year(), end.month()) {
-        if let Some(t) = month_end(y, m, &tz) {
-            out.push((format!("{y:04}-{m:02}"), t));
-        }
-        if m == 12 {
-            y += 1;
-            m = 1;
-        } else {
-            m += 1;
-        }
-    }
-    let skip = out.len().saturating_sub(max);
-    let mut out: Vec<_> = out.into_iter().skip(skip).collect();
-    out.push((now.strftime("%Y-%m-%d").to_string(), now));
-    out
-}
-
-fn pct(n: u64, d: u64) -> String {
+pub(super) fn pct(n: u64, d: u64) -> String {
     if d == 0 {
         "—".into()
     } else {
@@ -105,7 +66,7 @@ fn pct(n: u64, d: u64) -> String {
 }
 
 /// How full a place is against its places and beds, as a CSS class.
-fn occupancy_class(held: u64, places: u64, beds: u64) -> &'static str {
+pub(super) fn occupancy_class(held: u64, places: u64, beds: u64) -> &'static str {
     if held == 0 {
         "occ-empty"
     } else if held > places {
@@ -275,297 +236,25 @@ async fn language(
         .into_response())
 }
 
-// --- dashboard --------------------------------------------------------------------------
-
-struct UnitRow {
-    unit: String,
-    name: String,
-    held: u64,
-    places: u64,
-    beds: u64,
-    pct: String,
-    class: &'static str,
+pub(super) fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-struct FacilityRow {
-    code: String,
-    name: String,
-    held: u64,
-    capacity: u64,
-    unplaced: u64,
-    absent: u64,
-    pct: String,
-    class: &'static str,
-    units: Vec<UnitRow>,
-}
-
-fn facility_rows(p: &Population) -> Vec<FacilityRow> {
-    p.facilities
-        .iter()
-        .map(|f| FacilityRow {
-            code: f.facility.clone(),
-            name: f.name.clone(),
-            held: f.held,
-            capacity: f.official_capacity,
-            unplaced: f.unplaced,
-            absent: f.absent,
-            pct: pct(f.held, f.official_capacity),
-            class: occupancy_class(f.held, f.official_capacity, f.official_capacity),
-            units: f
-                .units
-                .iter()
-                .map(|u| UnitRow {
-                    unit: u.unit.clone(),
-                    name: u.name.clone().unwrap_or_default(),
-                    held: u.held,
-                    places: u.places,
-                    beds: u.beds,
-                    pct: pct(u.held, u.places),
-                    class: occupancy_class(u.held, u.places, u.beds),
-                })
-                .collect(),
-        })
+pub(super) fn facility_options(store: &Store, scope: &[FacilityCode]) -> Vec<(String, String)> {
+    store
+        .state()
+        .facilities
+        .values()
+        .filter(|f| scope::covers(scope, Some(f.facility.as_str())))
+        .map(|f| (f.facility.to_string(), f.name.to_string()))
         .collect()
 }
 
-struct CountRow {
-    check: String,
-    check_id: String,
-    severity: String,
-    severity_id: &'static str,
-    count: usize,
-}
-
-fn severity_id(s: Severity) -> &'static str {
+pub(super) fn severity_id(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "critical",
         Severity::Warning => "warning",
     }
-}
-
-fn finding_counts(findings: &[Finding], tr: Tr) -> Vec<CountRow> {
-    let mut by: BTreeMap<(&'static str, &'static str), usize> = BTreeMap::new();
-    for f in findings {
-        *by.entry((severity_id(f.severity), f.check)).or_default() += 1;
-    }
-    let mut rows: Vec<CountRow> = by
-        .into_iter()
-        .map(|((sev, check), count)| CountRow {
-            check: tr.dynamic("check", check),
-            check_id: check.to_owned(),
-            severity: tr.dynamic("severity", sev),
-            severity_id: sev,
-            count,
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        a.severity_id
-            .cmp(b.severity_id)
-            .then(b.count.cmp(&a.count))
-            .then(a.check_id.cmp(&b.check_id))
-    });
-    rows
-}
-
-struct MovementRow {
-    seq: u64,
-    at: String,
-    register_no: String,
-    what: String,
-    detail: String,
-}
-
-fn movement_rows(events: &[FileEvent], tr: Tr) -> Vec<MovementRow> {
-    events
-        .iter()
-        .map(|e| MovementRow {
-            seq: e.seq,
-            at: when_opt(e.event.at()),
-            register_no: e
-                .event
-                .register_no()
-                .map(|r| r.to_string())
-                .unwrap_or_default(),
-            what: tr.dynamic("event", e.event.type_name()),
-            detail: movement_detail(&e.event),
-        })
-        .collect()
-}
-
-/// Where a movement went, in the vocabulary's own terms (codes and paths).
-fn movement_detail(e: &Event) -> String {
-    match e {
-        Event::AdmissionRecorded(c) => c.facility.to_string(),
-        Event::PlacementRecorded(c) => c.cell.to_string(),
-        Event::AbsenceStarted(c) => c.destination.to_string(),
-        Event::TransferDeparted(c) => c.to.to_string(),
-        Event::TransferArrived(c) => c
-            .cell
-            .as_ref()
-            .map_or_else(|| c.facility.to_string(), |x| x.to_string()),
-        Event::DeathRecorded(c) => c.place.to_string(),
-        Event::ReleaseRecorded(c) => c.reference.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// A line chart with its data table: categories down, series across.
-struct Chart {
-    title: String,
-    svg: String,
-    series: Vec<String>,
-    /// One row per category: the values of each series.
-    rows: Vec<(String, Vec<String>)>,
-}
-
-impl Chart {
-    fn new(title: String, categories: Vec<String>, series: Vec<Series>, bars: bool) -> Chart {
-        let svg = if bars {
-            super::bar_chart(&title, &categories, &series)
-        } else {
-            super::line_chart(&title, &categories, &series)
-        };
-        let rows = categories
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    c.clone(),
-                    series
-                        .iter()
-                        .map(|s| s.values.get(i).map_or_else(String::new, |v| format!("{v}")))
-                        .collect(),
-                )
-            })
-            .collect();
-        Chart {
-            title,
-            svg,
-            series: series.into_iter().map(|s| s.label).collect(),
-            rows,
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    c: Ctx,
-    total: u64,
-    in_transit: u64,
-    facilities: Vec<FacilityRow>,
-    trend: Chart,
-    findings: Option<Vec<CountRow>>,
-    findings_total: usize,
-    movements: Vec<MovementRow>,
-    /// The trend in the audit view.
-    as_recorded: bool,
-}
-
-/// The open findings for the dashboard: evaluated again when the log has grown or a minute has
-/// passed (time alone turns some conditions into findings), else the last evaluation.
-fn dashboard_findings(
-    store: &habeas_store::Store,
-    cache: &std::sync::Mutex<Option<crate::DashboardFindings>>,
-    now: jiff::Timestamp,
-) -> Result<Vec<habeas_domain::checks::Finding>, ApiError> {
-    let size = store.log_size();
-    {
-        let kept = cache
-            .lock()
-            .map_err(|_| ApiError::internal("the dashboard cache lock is poisoned"))?;
-        if let Some(k) = kept.as_ref()
-            && k.log_size == size
-            && now.duration_since(k.at) < jiff::SignedDuration::from_secs(60)
-            && now >= k.at
-        {
-            return Ok(k.findings.clone());
-        }
-    }
-    let findings = store.findings(None, &FindingsFilter::default())?;
-    if let Ok(mut kept) = cache.lock() {
-        *kept = Some(crate::DashboardFindings {
-            log_size: size,
-            at: now,
-            findings: findings.clone(),
-        });
-    }
-    Ok(findings)
-}
-
-/// `?as_recorded=true` on the pages that show past figures: the audit view.
-#[derive(Deserialize, Default)]
-pub(crate) struct ViewQuery {
-    as_recorded: Option<String>,
-}
-
-impl ViewQuery {
-    /// A ticked checkbox (`true`, `on`, `1`) asks for the audit view.
-    fn view(&self) -> View {
-        View::from_as_recorded(
-            non_empty(&self.as_recorded).is_some_and(|v| v != "false" && v != "0"),
-        )
-    }
-}
-
-async fn dashboard(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Query(vq): Query<ViewQuery>,
-) -> PageResult {
-    me.require(Action::ReadPopulation)?;
-    let tr = me.tr();
-    let view = vq.view();
-    let scope = me.user.facilities.clone();
-    let read_findings = permits(me.user.role, Action::ReadFindings);
-    let cache = state.dashboard_findings.clone();
-    let (now, over_time, findings, movements) = state
-        .with_reader(move |store| {
-            // `findings` takes its own snapshot; the state read beside it catches up first.
-            store.refresh()?;
-            let now = scope::population(store.population(None, view)?, &scope);
-            let t_now = store.now();
-            let from = store.first_admission_at()?.unwrap_or(t_now);
-            let mut over_time = Vec::new();
-            for (label, t) in month_ends(store, from, t_now, 12) {
-                let p = scope::population(store.population(Some(t), view)?, &scope);
-                over_time.push((label, p.total));
-            }
-            let findings = if read_findings {
-                Some(scope::findings(
-                    dashboard_findings(store, &cache, t_now)?,
-                    &scope,
-                ))
-            } else {
-                None
-            };
-            let movements = store.latest_movements(scope::read_limit(&scope, 15))?;
-            let movements = scope::person_events(store, &scope, movements, 15)?;
-            Ok((now, over_time, findings, movements))
-        })
-        .await
-        .or_page(me.lang)?;
-    let trend = Chart::new(
-        tr.t("dashboard.trend").to_owned(),
-        over_time.iter().map(|(l, _)| l.clone()).collect(),
-        vec![Series {
-            label: tr.t("dashboard.held").to_owned(),
-            values: over_time.iter().map(|(_, n)| *n as f64).collect(),
-        }],
-        false,
-    );
-    let findings_total = findings.as_ref().map_or(0, Vec::len);
-    Ok(page(&DashboardPage {
-        total: now.total,
-        in_transit: now.in_transit,
-        facilities: facility_rows(&now),
-        trend,
-        findings: findings.map(|f| finding_counts(&f, tr)),
-        findings_total,
-        movements: movement_rows(&movements, tr),
-        as_recorded: view == View::AsRecorded,
-        c: me.ctx("/"),
-    }))
 }
 
 // --- facility grid ----------------------------------------------------------------------
@@ -804,20 +493,20 @@ struct BasisRow {
     seq: u64,
 }
 
-struct FindingRow {
-    check: String,
-    check_id: String,
-    severity: String,
-    severity_id: &'static str,
-    subject: String,
-    subject_is_person: bool,
-    facility: String,
-    since: String,
-    detail: String,
-    evidence: Vec<u64>,
+pub(super) struct FindingRow {
+    pub(super) check: String,
+    pub(super) check_id: String,
+    pub(super) severity: String,
+    pub(super) severity_id: &'static str,
+    pub(super) subject: String,
+    pub(super) subject_is_person: bool,
+    pub(super) facility: String,
+    pub(super) since: String,
+    pub(super) detail: String,
+    pub(super) evidence: Vec<u64>,
 }
 
-fn finding_rows(findings: &[Finding], tr: Tr) -> Vec<FindingRow> {
+pub(super) fn finding_rows(findings: &[Finding], tr: Tr) -> Vec<FindingRow> {
     findings
         .iter()
         .map(|f| FindingRow {
@@ -1400,248 +1089,6 @@ async fn search(
         error,
         searched,
         people,
-    }))
-}
-
-// --- findings ---------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct FindingsQuery {
-    check: Option<String>,
-    severity: Option<String>,
-    facility: Option<String>,
-    at: Option<String>,
-    #[serde(flatten)]
-    view: ViewQuery,
-}
-
-#[derive(Template)]
-#[template(path = "findings.html")]
-struct FindingsPage {
-    c: Ctx,
-    checks: Vec<(String, String, bool)>,
-    severities: Vec<(String, String, bool)>,
-    facilities: Vec<(String, String, bool)>,
-    at: String,
-    as_recorded: bool,
-    error: Option<String>,
-    findings: Vec<FindingRow>,
-}
-
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-async fn findings(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Query(q): Query<FindingsQuery>,
-) -> PageResult {
-    me.require(Action::ReadFindings)?;
-    let tr = me.tr();
-    let check = non_empty(&q.check).map(str::to_owned);
-    let severity = non_empty(&q.severity).map(str::to_owned);
-    let facility = non_empty(&q.facility).map(str::to_owned);
-    let at_text = non_empty(&q.at).map(str::to_owned).unwrap_or_default();
-    let mut error = None;
-    if let Some(c) = &check
-        && habeas_domain::checks::check_info(c).is_none()
-    {
-        error = Some(tr.t1("findings.bad_check", c));
-    }
-    if let Some(s) = &severity
-        && s != "critical"
-        && s != "warning"
-    {
-        error = Some(tr.t1("findings.bad_severity", s));
-    }
-    let facility_code = match facility.as_deref().map(FacilityCode::parse).transpose() {
-        Ok(f) => f,
-        Err(e) => {
-            error = Some(format!("{}: {e}", tr.t("field.facility")));
-            None
-        }
-    };
-    let at = if at_text.is_empty() {
-        None
-    } else {
-        match super::forms::parse_time(&at_text) {
-            Some(t) => Some(t),
-            None => {
-                error = Some(tr.t1("findings.bad_at", &at_text));
-                None
-            }
-        }
-    };
-    let scope = me.user.facilities.clone();
-    let (rows, facility_list) = if error.is_none() {
-        let filter = FindingsFilter {
-            check: check.clone(),
-            facility: facility_code,
-            view: q.view.view(),
-        };
-        state
-            .with_reader(move |store| {
-                // `findings` takes its own snapshot; the state read beside it catches up first.
-                store.refresh()?;
-                let f = scope::findings(store.findings(at, &filter)?, &scope);
-                Ok((f, facility_options(store, &scope)))
-            })
-            .await
-            .or_page(me.lang)?
-    } else {
-        let scope2 = scope.clone();
-        let list = state
-            .read_current(move |store| Ok(facility_options(store, &scope2)))
-            .await
-            .or_page(me.lang)?;
-        (Vec::new(), list)
-    };
-    let rows: Vec<Finding> = rows
-        .into_iter()
-        .filter(|f| {
-            severity
-                .as_deref()
-                .is_none_or(|s| severity_id(f.severity) == s)
-        })
-        .collect();
-    Ok(page(&FindingsPage {
-        checks: CHECKS
-            .iter()
-            .map(|c| {
-                (
-                    c.id.to_owned(),
-                    tr.dynamic("check", c.id),
-                    check.as_deref() == Some(c.id),
-                )
-            })
-            .collect(),
-        severities: ["critical", "warning"]
-            .into_iter()
-            .map(|s| {
-                (
-                    s.to_owned(),
-                    tr.dynamic("severity", s),
-                    severity.as_deref() == Some(s),
-                )
-            })
-            .collect(),
-        facilities: facility_list
-            .into_iter()
-            .map(|(code, name)| {
-                let sel = facility.as_deref() == Some(code.as_str());
-                (code, name, sel)
-            })
-            .collect(),
-        at: at_text,
-        as_recorded: q.view.view() == View::AsRecorded,
-        error,
-        findings: finding_rows(&rows, tr),
-        c: me.ctx("/findings"),
-    }))
-}
-
-fn facility_options(store: &Store, scope: &[FacilityCode]) -> Vec<(String, String)> {
-    store
-        .state()
-        .facilities
-        .values()
-        .filter(|f| scope::covers(scope, Some(f.facility.as_str())))
-        .map(|f| (f.facility.to_string(), f.name.to_string()))
-        .collect()
-}
-
-// --- statistics -------------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "statistics.html")]
-struct StatisticsPage {
-    c: Ctx,
-    charts: Vec<Chart>,
-    as_recorded: bool,
-}
-
-async fn statistics(
-    State(state): State<AppState>,
-    me: SignedIn,
-    Query(vq): Query<ViewQuery>,
-) -> PageResult {
-    me.require(Action::ReadPopulation)?;
-    let tr = me.tr();
-    let view = vq.view();
-    let scope = me.user.facilities.clone();
-    let (points, now) = state
-        .read_current(move |store| {
-            let t_now = store.now();
-            let from = store.first_admission_at()?.unwrap_or(t_now);
-            let mut points = Vec::new();
-            for (label, t) in month_ends(store, from, t_now, 36) {
-                points.push((
-                    label,
-                    scope::population(store.population(Some(t), view)?, &scope),
-                ));
-            }
-            let now = scope::population(store.population(None, view)?, &scope);
-            Ok((points, now))
-        })
-        .await
-        .or_page(me.lang)?;
-    let categories: Vec<String> = points.iter().map(|(l, _)| l.clone()).collect();
-    let mut series = vec![Series {
-        label: tr.t("stats.total").to_owned(),
-        values: points.iter().map(|(_, p)| p.total as f64).collect(),
-    }];
-    for f in &now.facilities {
-        series.push(Series {
-            label: f.facility.clone(),
-            values: points
-                .iter()
-                .map(|(_, p)| {
-                    p.facilities
-                        .iter()
-                        .find(|x| x.facility == f.facility)
-                        .map_or(0.0, |x| x.held as f64)
-                })
-                .collect(),
-        });
-    }
-    let over_time = Chart::new(
-        tr.t("stats.population").to_owned(),
-        categories,
-        series,
-        false,
-    );
-    let occupancy = Chart::new(
-        tr.t("stats.occupancy").to_owned(),
-        now.facilities.iter().map(|f| f.facility.clone()).collect(),
-        vec![
-            Series {
-                label: tr.t("stats.held").to_owned(),
-                values: now.facilities.iter().map(|f| f.held as f64).collect(),
-            },
-            Series {
-                label: tr.t("stats.capacity").to_owned(),
-                values: now
-                    .facilities
-                    .iter()
-                    .map(|f| f.official_capacity as f64)
-                    .collect(),
-            },
-            Series {
-                label: tr.t("stats.beds").to_owned(),
-                values: now
-                    .facilities
-                    .iter()
-                    .map(|f| f.units.iter().map(|u| u.beds).sum::<u64>() as f64)
-                    .collect(),
-            },
-        ],
-        true,
-    );
-    Ok(page(&StatisticsPage {
-        c: me.ctx("/statistics"),
-        charts: vec![over_time, occupancy],
-        as_recorded: view == View::AsRecorded,
     }))
 }
 
