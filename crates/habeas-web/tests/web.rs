@@ -1173,6 +1173,23 @@ async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
     submit(&c, "form.command").await;
     let err = wait_css(&c, "#f-cell-error").await.text().await.unwrap();
     assert!(err.contains("Unknown cell"), "{err}");
+    // The refusal is summarized at the top, with a link to the field, and has the focus.
+    let summary = wait_css(&c, "#error-summary").await;
+    assert!(summary.text().await.unwrap().contains("Unknown cell"));
+    let link = wait_css(&c, "#error-summary a[href='#f-cell']").await;
+    assert!(link.text().await.unwrap().contains("Unknown cell"));
+    let focused = c
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("error-summary"),
+        "focus moves to the summary"
+    );
     assert_eq!(
         wait_css(&c, "#f-register_no")
             .await
@@ -1458,4 +1475,97 @@ fn habeas_count(n: usize) -> String {
         out.push(d);
     }
     out
+}
+
+/// #21: an admission form left without identity is refused with the summary at the top,
+/// unless "identity not known" is ticked; that person's page is titled by register number.
+#[tokio::test]
+async fn an_admission_without_identity_needs_the_explicit_choice() {
+    let r = register();
+    let (cookie, csrf) = sign_in(&r, "reg.istrar").await;
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("register_no", "SYN-9000001"),
+        ("facility", "CEN"),
+        ("at", "2025-01-01T10:00Z"),
+        ("legal_status", "remand"),
+    ];
+    let refused = send(
+        &r,
+        "POST",
+        "/record/admission.record",
+        Some(&cookie),
+        Some(&base),
+        Some("en"),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let summary = refused
+        .body
+        .split("id=\"error-summary\"")
+        .nth(1)
+        .expect("a summary");
+    assert!(
+        summary.contains("href=\"#f-person-family_names\""),
+        "{summary}"
+    );
+    assert!(summary.contains("Identity not known"), "{summary}");
+    // The summary comes before the form.
+    assert!(
+        refused.body.find("error-summary").unwrap()
+            < refused
+                .body
+                .find("<form method=\"post\" action=\"/record/")
+                .unwrap()
+    );
+    let mut ticked = base.to_vec();
+    ticked.push(("person.identity_unknown", "true"));
+    let done = send(
+        &r,
+        "POST",
+        "/record/admission.record",
+        Some(&cookie),
+        Some(&ticked),
+        Some("en"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let file = send(
+        &r,
+        "GET",
+        "/people/SYN-9000001",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(
+        file.body
+            .contains("<h1>SYN-9000001 <span class=\"muted\">(identity not known)</span></h1>"),
+        "{}",
+        file.body
+    );
+    assert!(!file.body.contains("<h1>, "));
+    // Required fields are marked for the browser too.
+    let form = send(
+        &r,
+        "GET",
+        "/record/admission.record",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(
+        form.body.contains(
+            "id=\"f-register_no\" name=\"register_no\" value=\"\" required aria-required=\"true\""
+        ),
+        "{}",
+        form.body
+    );
 }

@@ -163,6 +163,8 @@ pub const FORMS: &[Form] = &[
             opt("person.sex", Select(SEX)),
             opt("person.date_of_birth", Date),
             opt("person.nationalities", List),
+            // Not part of the command: an admission without identity only when ticked.
+            opt("person.identity_unknown", Bool { always: false }),
             opt("deprived.at", Time),
             opt("deprived.place", Text),
             opt("deprived.by", Text),

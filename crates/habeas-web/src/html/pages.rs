@@ -909,6 +909,8 @@ struct RecordPage {
     title: String,
     groups: Vec<GroupView>,
     general_error: Option<String>,
+    /// The error summary at the top: (field id, label, message) of each field refused.
+    field_errors: Vec<(String, String, String)>,
     done: Option<String>,
 }
 
@@ -961,6 +963,7 @@ async fn record_form(
         ty,
         groups,
         general_error: None,
+        field_errors: Vec::new(),
         done,
         c: me.ctx("/record"),
     }))
@@ -976,11 +979,16 @@ async fn record_submit(
     let form = command_form(&ty, me.lang)?;
     require_class(&me, &ty)?;
     let tr = me.tr();
-    let json = forms::to_json(form, &values);
+    let mut json = forms::to_json(form, &values);
     let refused = |refusal: habeas_domain::Refusal, me: &SignedIn| {
         let field = forms::refused_field(form, &refusal);
         let general = field.is_none().then(|| forms::describe(&refusal, tr));
         let groups = forms::view(form, &values, Some((&refusal, field)), tr);
+        let field_errors = groups
+            .iter()
+            .flat_map(|g| &g.fields)
+            .filter_map(|f| Some((f.id.clone(), f.label.clone(), f.error.clone()?)))
+            .collect();
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             page(&RecordPage {
@@ -988,12 +996,42 @@ async fn record_submit(
                 ty: ty.clone(),
                 groups,
                 general_error: general,
+                field_errors,
                 done: None,
                 c: me.ctx("/record"),
             }),
         )
             .into_response()
     };
+    // An admission names the person, or says that their identity is not known: a form left
+    // empty by mistake is not taken for an unknown person.
+    if ty == "admission.record" {
+        let person = json.get_mut("person").and_then(Value::as_object_mut);
+        let unknown = person
+            .and_then(|p| p.remove("identity_unknown"))
+            .is_some_and(|v| v == Value::Bool(true));
+        let named = json
+            .get("person")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
+        if !named && !unknown {
+            return Ok(refused(
+                habeas_domain::Refusal::new(
+                    "identity-or-unknown",
+                    "person.family_names",
+                    tr.t("record.identity_or_unknown"),
+                ),
+                &me,
+            ));
+        }
+        if let Some(o) = json.as_object_mut()
+            && o.get("person")
+                .and_then(Value::as_object)
+                .is_some_and(|p| p.is_empty())
+        {
+            o.remove("person");
+        }
+    }
     let mut submission = match Submission::from_value(json) {
         Ok(s) => s,
         Err(refusal) => return Ok(refused(refusal, &me)),
