@@ -23,6 +23,11 @@ use text::{Obj, date, days_from_civil, time};
 
 /// The code of the mega-prison.
 pub const MEGA_PRISON: &str = "CECOT-SYN";
+
+/// Bumped whenever the same settings give other commands, so that a cached register (the
+/// demo's, the benchmarks') is never reused across a change. 2: the mega-prison filled
+/// pavilion after pavilion, cell after cell (#20).
+pub const GENERATOR_REVISION: u32 = 2;
 /// The agreement under which persons are received from another state.
 pub const AGREEMENT: &str = "SYN-AG-1";
 /// The reference of the legal basis of every person held under the agreement.
@@ -222,6 +227,10 @@ struct Unit {
     cells: u32,
     /// Persons placed in a cell of this unit now.
     in_cells: u32,
+    /// The mega-prison's cells only: each cell's places and the persons in it now, so that
+    /// it is filled as such a prison is (see `Gen::random_cell`).
+    places: Vec<u16>,
+    in_cell: Vec<u16>,
 }
 
 struct Facility {
@@ -555,6 +564,8 @@ impl<W: Write> Gen<'_, W> {
                 code,
                 cells: n,
                 in_cells: 0,
+                places: places.iter().map(|&p| p as u16).collect(),
+                in_cell: vec![0; n as usize],
             });
         }
         self.facilities.push(mega);
@@ -611,6 +622,8 @@ impl<W: Write> Gen<'_, W> {
                     code: ucode,
                     cells,
                     in_cells: 0,
+                    places: Vec::new(),
+                    in_cell: Vec::new(),
                 });
             }
             lines.push(facility_line(&fac, capacity));
@@ -688,6 +701,9 @@ impl<W: Write> Gen<'_, W> {
             p.flags &= !PLACED;
             let u = &mut self.facilities[p.fac as usize].units[p.unit as usize];
             u.in_cells = u.in_cells.saturating_sub(1);
+            if let Some(n) = u.in_cell.get_mut(p.cell as usize) {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 
@@ -698,13 +714,29 @@ impl<W: Write> Gen<'_, W> {
         p.unit = unit as u16;
         p.cell = cell;
         p.flags |= PLACED;
-        self.facilities[fac].units[unit].in_cells += 1;
+        let u = &mut self.facilities[fac].units[unit];
+        u.in_cells += 1;
+        if let Some(n) = u.in_cell.get_mut(cell as usize) {
+            *n += 1;
+        }
     }
 
+    /// The cell a person is placed in. In the mega-prison, as such a prison is filled:
+    /// pavilion after pavilion, the first cell in order not yet holding its 65–70 places (for
+    /// fewer bunks), so the cells in use are full and the rest empty; once every cell is full,
+    /// any cell. Elsewhere, any cell of the facility. The same random draws are made either
+    /// way, so the rest of the register does not depend on this choice.
     fn random_cell(&mut self, fac: usize) -> (usize, u32) {
         let f = &self.facilities[fac];
         let unit = self.rng.below(f.units.len() as u64) as usize;
         let cell = self.rng.below(u64::from(f.units[unit].cells)) as u32;
+        if f.mega {
+            for (u, pav) in f.units.iter().enumerate() {
+                if let Some(c) = pav.in_cell.iter().zip(&pav.places).position(|(n, p)| n < p) {
+                    return (u, c as u32);
+                }
+            }
+        }
         (unit, cell)
     }
 

@@ -407,6 +407,21 @@ impl Store {
             rebuild_chunk: 10_000,
         };
         store.reload()?;
+        // A demo register runs on the demo's clock (`set_demo_clock`), in every process that
+        // opens it: the CLI and the server see the same now.
+        let demo_clock: Option<String> = store
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'demo_clock'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some((register, wall)) = demo_clock.as_deref().and_then(parse_demo_clock) {
+            store.clock = std::sync::Arc::new(move || {
+                register
+                    .checked_add(Timestamp::now().duration_since(wall))
+                    .unwrap_or(register)
+            });
+        }
         if store.conn.is_postgres() && !read_only {
             let pending: Option<String> = store
                 .conn
@@ -443,6 +458,27 @@ impl Store {
     }
 
     /// Replaces the clock that stamps `recorded_at` (tests, imports with a fixed time).
+    /// Puts a synthetic register on the demo's clock: from `now` on, running with real time,
+    /// kept in the register so that every process that opens it (the CLI beside `habeas demo`)
+    /// sees the same now. Only `habeas demo` calls it.
+    pub fn set_demo_clock(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let wall = Timestamp::now();
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('demo_clock', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [format!(
+                "{} {}",
+                now.as_microsecond(),
+                wall.as_microsecond()
+            )],
+        )?;
+        self.clock = std::sync::Arc::new(move || {
+            now.checked_add(Timestamp::now().duration_since(wall))
+                .unwrap_or(now)
+        });
+        Ok(())
+    }
+
     pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
         self.clock = std::sync::Arc::new(clock);
     }
@@ -1549,4 +1585,13 @@ fn write_private_key(path: &Path, key: &str) -> Result<(), StoreError> {
 fn write_private_key(path: &Path, key: &str) -> Result<(), StoreError> {
     std::fs::write(path, format!("{key}\n"))?;
     Ok(())
+}
+
+/// `meta.demo_clock`: "register_us wall_us", the demo's time and the real time it was set at.
+fn parse_demo_clock(v: &str) -> Option<(Timestamp, Timestamp)> {
+    let (a, b) = v.split_once(' ')?;
+    Some((
+        Timestamp::from_microsecond(a.parse().ok()?).ok()?,
+        Timestamp::from_microsecond(b.parse().ok()?).ok()?,
+    ))
 }

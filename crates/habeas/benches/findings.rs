@@ -32,7 +32,11 @@ struct Built {
 /// The register of `n` held: from the cache if it is there, else generated, applied and (with
 /// a cache) kept.
 fn register(bin: &str, dir: &std::path::Path, n: u32) -> (std::path::PathBuf, Built) {
-    let name = format!("findings-{n}-seed1-schema{}", habeas_store::SCHEMA_VERSION);
+    let name = format!(
+        "findings-{n}-seed1-gen{}-schema{}",
+        habeas_sim::GENERATOR_REVISION,
+        habeas_store::SCHEMA_VERSION
+    );
     let db = dir.join(format!("{name}.db"));
     let about = dir.join(format!("{name}.json"));
     if let Ok(text) = std::fs::read_to_string(&about)

@@ -53,9 +53,9 @@ pub(crate) fn run(
     }
     let mut store = Store::open(&db)?;
     // From here the register's clock runs on from the end of the synthetic history.
+    // It is kept in the register, so the CLI run beside the demo sees the same now.
     let end = last_time(&store)?;
-    let since = Instant::now();
-    store.set_clock(move || end.checked_add(since.elapsed()).unwrap_or(end));
+    store.set_demo_clock(end)?;
     writeln!(
         out,
         "The demo register is ready in {:.0} s: {} ({} events, clock set to {end}). Everything in it is synthetic.",
@@ -119,9 +119,10 @@ fn cache_name(config: &habeas_sim::Config) -> String {
         (true, Some(n)) => format!("daily{n}"),
     };
     format!(
-        "demo-{scale}-seed{}-{daily}-v{}-schema{}.db",
+        "demo-{scale}-seed{}-{daily}-v{}-gen{}-schema{}.db",
         config.seed,
         env!("CARGO_PKG_VERSION"),
+        habeas_sim::GENERATOR_REVISION,
         habeas_store::SCHEMA_VERSION
     )
 }

@@ -870,6 +870,23 @@ fn the_demo_builds_a_register_and_prints_the_demo_accounts() {
     };
     let db = db_of(&text);
     assert!(db.starts_with(cache.path().to_str().unwrap()), "{db}");
+    // The CLI beside the demo sees the demo's now (#21: one clock), not today's date.
+    let clock: jiff::Timestamp = text
+        .split("clock set to ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stats = json(&ok(habeas(
+        Path::new(&db),
+        &["stats", "--json", "--no-checks"],
+    )));
+    let now: jiff::Timestamp = stats["at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        now >= clock && now.duration_since(clock) < jiff::SignedDuration::from_mins(10),
+        "the CLI's now {now}, the demo's clock {clock}"
+    );
     // The register it built verifies, and the next run serves the same one.
     ok(habeas(Path::new(&db), &["verify"]));
     let size = stdout(&ok(habeas(Path::new(&db), &["log", "checkpoint"])));
@@ -1398,4 +1415,165 @@ fn write_big_file(path: &Path, n: usize, visits: bool) {
             writeln!(f, r#"{{"type":"contact.record","register_no":"K{i:07}","at":"2025-01-02T00:00:00Z","kind":"family_visit"}}"#).unwrap();
         }
     }
+}
+
+/// #20: the synthetic national register shows the case whole, on the national scale's
+/// parameters with a twentieth of its population (5,500 held at the end): the mega-prison is
+/// filled pavilion after pavilion in cells of 65–70 people for fewer bunks, so most of its
+/// people are in a `bed-shortage` cell and `floor-space` gives the m² per person; nobody
+/// there goes outdoors or gets a visit; the population grows from 36,000 to 110,000 (scaled);
+/// deaths above 261 (scaled), most not referred; the agreement's price and the people received
+/// under it; removals while a court order barred them.
+#[test]
+fn the_national_register_shows_every_fact_of_the_case() {
+    const SCALE: f64 = 110_000.0 / 5_500.0;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.db");
+    let o = ok(Command::new(BIN)
+        .args([
+            "generate",
+            "--scale",
+            "5500",
+            "--seed",
+            "1",
+            "--recurring-days",
+            "45",
+            "--json",
+        ])
+        .arg("--register")
+        .arg(&db)
+        .env_remove("HABEAS_DB")
+        .output()
+        .unwrap());
+    let summary = json(&o);
+    let scaled = |k: &str| summary[k].as_f64().unwrap() * SCALE;
+    assert!(
+        (34_000.0..38_000.0).contains(&scaled("held_at_start")),
+        "{summary}"
+    );
+    assert!(
+        (104_000.0..116_000.0).contains(&scaled("held_at_end")),
+        "{summary}"
+    );
+    assert!(scaled("deaths") > 261.0, "{summary}");
+    assert!(
+        summary["removed_against_order"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    assert!(scaled("agreement_persons") >= 200.0, "{summary}");
+
+    let at = "2024-03-31T23:00:00Z";
+    let findings = json(&ok(habeas(&db, &["findings", "--at", at, "--json"])));
+    let findings = findings["findings"].as_array().unwrap();
+    let of = |check: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .filter(|f| f["check"] == check && f["facility"] == "CECOT-SYN")
+            .collect()
+    };
+    let population = json(&ok(habeas(&db, &["population", "--at", at, "--json"])));
+    let mega = population["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["facility"] == "CECOT-SYN")
+        .unwrap()
+        .clone();
+    let held = mega["held"].as_u64().unwrap();
+    assert!(held > 500, "{mega}");
+    // Pavilions are opened one after another: the first are full, the last empty.
+    let by_pavilion: Vec<u64> = mega["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["held"].as_u64().unwrap())
+        .collect();
+    // (The prison keeps its 40,000 places at this scale, so its people fill the first
+    // pavilion or the first few: every pavilion before the last one in use is full.)
+    let in_use = by_pavilion.iter().take_while(|n| **n > 0).count();
+    assert!(in_use >= 1, "{by_pavilion:?}");
+    assert!(
+        by_pavilion[in_use..].iter().all(|n| *n == 0),
+        "{by_pavilion:?}"
+    );
+    assert!(
+        by_pavilion[..in_use - 1].iter().all(|n| *n >= 4_900),
+        "{by_pavilion:?}"
+    );
+    assert_eq!(*by_pavilion.last().unwrap(), 0, "{by_pavilion:?}");
+    // Most of its people are in a cell with fewer bunks than people, 65–70 to a cell.
+    let short: Vec<&Value> = of("bed-shortage");
+    let in_short: u64 = short
+        .iter()
+        .map(|f| {
+            let d = f["detail"].as_str().unwrap();
+            let n = d
+                .split(" holds ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
+            let n: u64 = n.parse().unwrap();
+            assert!((60..=70).contains(&n), "{d}");
+            n
+        })
+        .sum();
+    assert!(
+        in_short * 2 > held,
+        "{in_short} of {held} in bed-shortage cells"
+    );
+    assert!(
+        !of("floor-space").is_empty(),
+        "floor-space in the mega-prison"
+    );
+    // Nobody outdoors, no visits.
+    let persons_with = |check: &str| of(check).len() as u64;
+    assert!(
+        persons_with("no-outdoor-exercise") * 10 >= held * 9,
+        "{}",
+        persons_with("no-outdoor-exercise")
+    );
+    assert!(
+        persons_with("no-family-contact") * 2 >= held,
+        "{}",
+        persons_with("no-family-contact")
+    );
+    // Removals while a court order barred them.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["check"] == "transfer-against-order"),
+        "transfer-against-order"
+    );
+    // Deaths, most not referred; the agreement priced at $6 million a year.
+    let stats = json(&ok(habeas(
+        &db,
+        &[
+            "stats",
+            "--at",
+            at,
+            "--months",
+            "36",
+            "--json",
+            "--no-checks",
+        ],
+    )));
+    let (deaths, referred): (u64, u64) =
+        stats["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0, 0), |(d, r), m| {
+                (
+                    d + m["deaths"].as_u64().unwrap(),
+                    r + m["deaths_referred"].as_u64().unwrap(),
+                )
+            });
+    assert!(
+        deaths as f64 * SCALE > 261.0 && referred * 2 < deaths,
+        "{deaths} deaths, {referred} referred"
+    );
+    let agreement = &stats["agreements"][0];
+    assert!(agreement.to_string().contains("6000000"), "{agreement}");
 }

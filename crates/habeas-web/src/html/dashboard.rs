@@ -265,8 +265,14 @@ pub(super) async fn dashboard(
         .skip(skip)
         .map(|(label, p)| (label, scope::population(p, &scope).total))
         .collect();
-    let findings = permits(me.user.role, Action::ReadFindings)
-        .then(|| scope::findings(o.findings.as_ref().clone(), &scope));
+    // Counted from the shared list; copied only to apply a facility scope.
+    let findings = permits(me.user.role, Action::ReadFindings).then(|| {
+        if scope.is_empty() {
+            finding_counts(&o.findings, tr)
+        } else {
+            finding_counts(&scope::findings(o.findings.as_ref().clone(), &scope), tr)
+        }
+    });
     let scope2 = scope.clone();
     let movements = state
         .read(move |store| {
@@ -284,13 +290,15 @@ pub(super) async fn dashboard(
         }],
         false,
     );
-    let findings_total = findings.as_ref().map_or(0, Vec::len);
+    let findings_total = findings
+        .as_ref()
+        .map_or(0, |rows| rows.iter().map(|r| r.count).sum());
     Ok(page(&DashboardPage {
         total: now.total,
         in_transit: now.in_transit,
         facilities: facility_rows(&now),
         trend,
-        findings: findings.map(|f| finding_counts(&f, tr)),
+        findings,
         findings_total,
         movements: movement_rows(&movements, tr),
         as_recorded: view == View::AsRecorded,
