@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet -p habeas
-habeas() { ./target/release/habeas "$@"; }
+# The binary is wherever cargo puts it (CARGO_TARGET_DIR, else target/).
+bin="${CARGO_TARGET_DIR:-target}/release/habeas"
+habeas() { "$bin" "$@"; }
 dir=$(mktemp -d)
 export HABEAS_DB="$dir/register.db"
 step() { printf '\n\033[1m$ habeas %s\033[0m\n' "$*"; habeas "$@"; }
@@ -26,4 +28,4 @@ printf '\n# A transfer order barred by a court order is refused, and nothing is 
 echo '{"type":"transfer.order","transfer":"T-9","register_nos":["SYN-000003"],"to":{"jurisdiction":"Otheria","authority":"Otheria (synthetic)"},"authority":"Ministry (synthetic)","reference":"R-9","planned_at":"2025-05-01T00:00:00Z"}' \
   | { habeas apply - || true; }
 printf '\nThe register is in %s (signing key beside it). Try: HABEAS_DB=%s %s show SYN-000001\n' \
-  "$HABEAS_DB" "$HABEAS_DB" ./target/release/habeas
+  "$HABEAS_DB" "$HABEAS_DB" "$bin"
