@@ -81,7 +81,19 @@ pub fn table_html(t: &Table, min_count: Option<u64>) -> String {
             let shown = escape(&v.display(min_count));
             let class = if v.is_numeric() { " class=\"n\"" } else { "" };
             if i == 0 {
-                let _ = write!(out, "<th scope=\"row\">{shown}</th>");
+                // Figures are named in words; their key links them to the definitions.
+                match crate::table::figure_label(&v.display(min_count)) {
+                    Some(words) if t.id == "summary" => {
+                        let _ = write!(
+                            out,
+                            "<th scope=\"row\">{} <code>{shown}</code></th>",
+                            escape(words)
+                        );
+                    }
+                    _ => {
+                        let _ = write!(out, "<th scope=\"row\">{shown}</th>");
+                    }
+                }
             } else {
                 let _ = write!(out, "<td{class}>{shown}</td>");
             }

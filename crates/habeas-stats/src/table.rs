@@ -183,6 +183,36 @@ fn num(v: Option<f64>) -> CellValue {
 fn text(s: impl Into<String>) -> CellValue {
     CellValue::Text(s.into())
 }
+/// The words for a figure of the summary table, whose rows are named by their JSON key (the
+/// key stays in CSV and JSON, and next to the words on the pages).
+pub fn figure_label(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "total" => "Persons held",
+        "national_population" => "National population",
+        "rate_per_100k" => "Persons held per 100,000 of the national population",
+        "remand" => "On remand (pre-trial)",
+        "remand_pct" => "On remand, per 100 held",
+        "convicted_unsentenced" => "Convicted, not yet sentenced",
+        "female" => "Women and girls",
+        "female_pct" => "Women and girls, per 100 held",
+        "sex_unknown" => "Sex not recorded",
+        "juvenile" => "Under 18",
+        "juvenile_pct" => "Under 18, per 100 held",
+        "age_unknown" => "Age not recorded",
+        "foreign" => "Foreign nationals",
+        "foreign_pct" => "Foreign nationals, per 100 held",
+        "nationality_unknown" => "Nationality not recorded",
+        "held_for_other_authorities" => {
+            "Held for another authority (agreements, custodial authorities)"
+        }
+        "in_transit" => "In transit between facilities",
+        "establishments" => "Establishments",
+        "official_capacity" => "Official capacity (places)",
+        "occupancy_pct" => "Occupancy, per 100 places",
+        _ => return None,
+    })
+}
+
 fn col(key: &'static str, label: &'static str) -> Column {
     Column { key, label }
 }

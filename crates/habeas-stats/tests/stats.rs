@@ -253,6 +253,8 @@ fn tables_give_the_same_figures_in_csv_and_json() {
         .unwrap();
     assert_eq!(female["value"], serde_json::Value::Null);
     let html = table_html(summary, Some(2));
-    assert!(html.contains("<th scope=\"row\">female</th><td class=\"n\">&lt;2</td>"));
-    assert!(html.contains("<th scope=\"row\">female_pct</th><td class=\"n\">suppressed</td>"));
+    assert!(html.contains(
+        "<th scope=\"row\">Women and girls <code>female</code></th><td class=\"n\">&lt;2</td>"
+    ));
+    assert!(html.contains("<th scope=\"row\">Women and girls, per 100 held <code>female_pct</code></th><td class=\"n\">suppressed</td>"));
 }

@@ -1304,6 +1304,40 @@ async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
     let h1 = wait_css(&c, "h1").await.text().await.unwrap();
     assert_eq!(h1, "Panel");
 
+    // At phone width (#21) no page scrolls sideways: wide tables scroll inside themselves.
+    c.set_window_size(390, 844).await.unwrap();
+    for path in [
+        "/",
+        "/findings",
+        "/facilities/CEN",
+        "/people/SYN-B001",
+        "/statistics",
+        "/record/admission.record",
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_css(&c, "h1").await;
+        // The page's width, and what sticks out of it (outside a scrolling box).
+        let widths = c
+            .execute(
+                "const w = document.documentElement.clientWidth; const out = [];
+                 for (const e of document.querySelectorAll('body *')) {
+                   let p = e.parentElement, inside = false;
+                   while (p) { const o = getComputedStyle(p).overflowX; if (o == 'auto' || o == 'scroll') { inside = true; break; } p = p.parentElement; }
+                   if (!inside && e.getBoundingClientRect().right > w + 1) out.push(e.tagName + '.' + e.className + '#' + e.id);
+                 }
+                 return [document.documentElement.scrollWidth, w, out.slice(0, 8)]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(
+            scroll <= client,
+            "{path} scrolls sideways at phone width: {scroll} > {client}: {}",
+            widths[2]
+        );
+    }
+
     c.close().await.unwrap();
     let _ = chromedriver.kill().await;
     let _ = stop.send(());

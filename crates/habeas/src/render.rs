@@ -86,8 +86,12 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
         writeln!(out)?;
         writeln!(
             out,
-            "Episode {}: admitted to {} at {} (event {}), {:?}",
-            e.number, e.facility, e.admitted_at, e.admission_seq, e.legal_status
+            "Episode {}: admitted to {} at {} (event {}), {}",
+            e.number,
+            e.facility,
+            e.admitted_at,
+            e.admission_seq,
+            word(&e.legal_status)
         )?;
         if let Some(d) = &e.deprived {
             writeln!(
@@ -103,8 +107,8 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
             let lb = &b.legal_basis;
             writeln!(
                 out,
-                "  legal basis: {:?} {} of {}, issued {}{} (event {})",
-                lb.kind,
+                "  legal basis: {} {} of {}, issued {}{} (event {})",
+                word(&lb.kind),
                 lb.reference,
                 lb.authority,
                 lb.issued_on,
@@ -149,7 +153,7 @@ pub(crate) fn person_file(out: &mut impl Write, f: &PersonFile) -> io::Result<()
                     authority,
                     reference,
                 } => {
-                    format!("released ({reason:?}) by {authority}, {reference}")
+                    format!("released ({}) by {authority}, {reference}", word(reason))
                 }
                 EndKind::TransferredOut { to, .. } => format!("transferred out to {to}"),
                 EndKind::Died {
@@ -333,4 +337,14 @@ pub(crate) fn stats(
     )?;
     out.write_all(habeas_stats::text(s).as_bytes())?;
     Ok(())
+}
+
+/// A value of the vocabulary as the JSON spells it (`remand`, `court_order`), never a Rust
+/// enum name.
+fn word(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }

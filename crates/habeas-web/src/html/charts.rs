@@ -52,10 +52,24 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn frame(out: &mut String, title: &str, categories: &[String], max: f64) -> f64 {
+/// Series named per legend row: more go on further rows, so no name runs off the chart.
+const LEGEND_PER_ROW: usize = 4;
+const LEGEND_ROW: f64 = 15.0;
+
+/// Rows of legend below the first (none for one series, which needs no legend).
+fn extra_legend_rows(series: usize) -> usize {
+    if series < 2 {
+        0
+    } else {
+        series.div_ceil(LEGEND_PER_ROW) - 1
+    }
+}
+
+fn frame(out: &mut String, title: &str, categories: &[String], max: f64, series: usize) -> f64 {
+    let h = H + LEGEND_ROW * extra_legend_rows(series) as f64;
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" class="chart"><title>{t}</title>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" role="img" aria-label="{t}" class="chart"><title>{t}</title>"#,
         t = esc(title)
     );
     let plot_h = H - TOP - BOTTOM;
@@ -95,16 +109,17 @@ fn legend(out: &mut String, series: &[Series]) {
         return;
     }
     for (i, s) in series.iter().enumerate() {
-        let x = LEFT + 150.0 * i as f64;
+        let x = LEFT + 150.0 * (i % LEGEND_PER_ROW) as f64;
+        let row = LEGEND_ROW * (i / LEGEND_PER_ROW) as f64;
         let _ = write!(
             out,
             r##"<line x1="{x}" x2="{x2}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="3" stroke-dasharray="{d}"/><text x="{tx}" y="{ty}" font-size="11" fill="#222">{l}</text>"##,
             x2 = x + 18.0,
-            y = H - 6.0,
+            y = H - 6.0 + row,
             c = COLOURS[i % COLOURS.len()],
             d = DASHES[i % DASHES.len()],
             tx = x + 22.0,
-            ty = H - 2.0,
+            ty = H - 2.0 + row,
             l = esc(&s.label)
         );
     }
@@ -123,7 +138,7 @@ fn max_of(series: &[Series]) -> f64 {
 pub fn line_chart(title: &str, categories: &[String], series: &[Series]) -> String {
     let mut out = String::new();
     let max = max_of(series);
-    let step = frame(&mut out, title, categories, max);
+    let step = frame(&mut out, title, categories, max, series.len());
     let plot_h = H - TOP - BOTTOM;
     for (i, s) in series.iter().enumerate() {
         let points: Vec<String> = s
@@ -163,7 +178,7 @@ pub fn line_chart(title: &str, categories: &[String], series: &[Series]) -> Stri
 pub fn bar_chart(title: &str, categories: &[String], series: &[Series]) -> String {
     let mut out = String::new();
     let max = max_of(series);
-    let step = frame(&mut out, title, categories, max);
+    let step = frame(&mut out, title, categories, max, series.len());
     let plot_h = H - TOP - BOTTOM;
     let k = series.len().max(1) as f64;
     let bar = (step * 0.8 / k).max(1.0);

@@ -251,7 +251,8 @@ pub(super) async fn dashboard(
     let view = vq.view();
     let o = overview_or_wait(&state, &me).await?;
     let now = scope::population(o.population.clone(), &scope);
-    // The trend: the last 12 month ends and now; the audit view is read for the request.
+    // The trend: every month end of the series (three years) and now; the audit view is read
+    // for the request.
     let series = match view {
         View::KnownNow => o.series.clone(),
         View::AsRecorded => state
@@ -259,7 +260,9 @@ pub(super) async fn dashboard(
             .await
             .or_page(me.lang)?,
     };
-    let skip = series.len().saturating_sub(13);
+    let skip = series
+        .len()
+        .saturating_sub(crate::overview::SERIES_MONTHS + 1);
     let over_time: Vec<(String, u64)> = series
         .into_iter()
         .skip(skip)
