@@ -65,6 +65,8 @@ pub struct AppState {
     /// How long a page waits for those figures to be refreshed before it is served the
     /// previous ones ([`AppState::with_overview_wait`]).
     pub(crate) overview_wait: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (`habeas serve --trusted-proxy`).
+    pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 /// What a library user or a test gets: long enough for any register a test builds to be
@@ -100,7 +102,16 @@ impl AppState {
             logins: Arc::new(session::LoginGuard::default()),
             overview: Arc::new(overview::OverviewCache::default()),
             overview_wait: OVERVIEW_WAIT,
+            trusted_proxies: Arc::new(Vec::new()),
         })
+    }
+
+    /// The reverse proxies in front of the server: for a request from one of them, the client
+    /// is the address it names in `X-Forwarded-For`, so limits per address count clients, not
+    /// the proxy. Without it the header is ignored (anyone could send it).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// How long a page waits for the figures about now to be refreshed (after a write, or a

@@ -65,22 +65,62 @@ struct LocateQuery {
     date_of_birth: Option<String>,
 }
 
-/// The client's address, when the server knows it (not under a test router).
+/// The client's address, when the server knows it (not under a test router): the peer of the
+/// connection, or, when that peer is a proxy the server was told to trust
+/// ([`AppState::with_trusted_proxies`]), the nearest address before it in `X-Forwarded-For`
+/// that is not itself a trusted proxy. Every per-address limit (sign-in, locator) counts it.
 pub(crate) struct ClientAddr(pub String);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientAddr("unknown".to_owned()));
+        };
         Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            client_of(peer, &parts.headers, &state.trusted_proxies).to_string(),
         ))
     }
+}
+
+/// The client behind `peer`: `X-Forwarded-For` is read only when `peer` is trusted, from its
+/// last entry back, skipping trusted proxies; anything unparsable stops the walk (the address
+/// before it cannot be believed).
+fn client_of(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 #[utoipa::path(get, path = "/locate", tag = "public",

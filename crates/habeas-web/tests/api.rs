@@ -1317,3 +1317,52 @@ async fn the_search_accepts_exactly_what_its_documented_pattern_allows() {
         assert_eq!(s, expected, "{sample:?}: {body}");
     }
 }
+
+/// #15 behind the recommended TLS proxy: from a trusted proxy, the locator's limit (30 a
+/// minute per address) counts the clients it names in `X-Forwarded-For`, so one client's
+/// queries do not use up everyone's; from anyone else the header is ignored, so it cannot be
+/// used to dodge the limit.
+#[tokio::test]
+async fn per_address_limits_count_clients_behind_a_trusted_proxy_and_ignore_forged_headers() {
+    use axum::extract::ConnectInfo;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proxy.db");
+    let store = Store::create(&path, "example.org/habeas/proxy").unwrap();
+    let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let state = AppState::new(store)
+        .unwrap()
+        .with_trusted_proxies(vec![proxy]);
+    let ask = |peer: &str, forwarded: Option<&str>| {
+        let mut req = Request::builder().uri("/locate?register_no=SYN-P1");
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        router(state.clone()).oneshot(req)
+    };
+    // One client behind the proxy uses up its own 30.
+    for _ in 0..30 {
+        let r = ask("10.0.0.1", Some("203.0.113.5")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = ask("10.0.0.1", Some("203.0.113.5")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not limited by it (a chain names it last).
+    let r = ask("10.0.0.1", Some("198.51.100.7, 203.0.113.99"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A client that is not the proxy cannot pick its address with the header.
+    for _ in 0..30 {
+        let r = ask("192.0.2.10", Some("198.51.100.1")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = ask("192.0.2.10", Some("198.51.100.2")).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the forged header is ignored"
+    );
+}

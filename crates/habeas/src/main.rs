@@ -179,6 +179,11 @@ enum Cmd {
         /// request on its own (for comparison).
         #[arg(long, default_value_t = habeas_web::MAX_GROUP_COMMANDS as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_group: u64,
+        /// The address of a reverse proxy in front of the server (repeatable): for its requests
+        /// the client is the address it names in X-Forwarded-For, so the sign-in and locator
+        /// limits count clients, not the proxy.
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// A synthetic register, built in a temporary folder and served with demo accounts (one
     /// per role; their password and tokens are printed). Everything in it is synthetic.
@@ -812,7 +817,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             );
             Ok(0)
         }
-        Cmd::Serve { addr, max_group } => {
+        Cmd::Serve {
+            addr,
+            max_group,
+            trusted_proxy,
+        } => {
             let store = open(&cli.db, cli.key.as_deref())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -827,7 +836,8 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                         store,
                         usize::try_from(max_group).unwrap_or(usize::MAX),
                     )?
-                    .with_overview_wait(habeas_web::SERVE_OVERVIEW_WAIT),
+                    .with_overview_wait(habeas_web::SERVE_OVERVIEW_WAIT)
+                    .with_trusted_proxies(trusted_proxy),
                     addr,
                 ))
                 .with_context(|| format!("serving on {addr}"))?;
