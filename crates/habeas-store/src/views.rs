@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::{Param, params};
+use crate::db::{OptionalExtension, Param, params};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
@@ -93,4 +93,32 @@ impl Store {
         let us: Option<i64> = self.conn.query_row(&sql, [], |r| r.get(0))?;
         Ok(us.and_then(|u| Timestamp::from_microsecond(u).ok()))
     }
+
+    /// A register number for the next admission: the highest number in the register with its
+    /// last digits counted up, keeping their width (`SYN-000041` after `SYN-000040`); `None`
+    /// for an empty register or numbers without digits at the end.
+    pub fn next_register_no(&self) -> Result<Option<String>, StoreError> {
+        let last: Option<String> = self
+            .conn
+            .query_row::<Option<String>>(
+                // The primary key's order: one step down its index, at any size.
+                "SELECT max(register_no) FROM persons",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(last.and_then(|n| next_number(&n)))
+    }
+}
+
+/// `n` with its trailing digits plus one, at least as wide.
+fn next_number(n: &str) -> Option<String> {
+    let digits = n.len() - n.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    let (head, tail) = n.split_at(n.len() - digits);
+    let next = tail.parse::<u64>().ok()?.checked_add(1)?;
+    Some(format!("{head}{next:0digits$}"))
 }

@@ -1595,9 +1595,34 @@ async fn an_admission_without_identity_needs_the_explicit_choice() {
         Some("en"),
     )
     .await;
+    // The next register number is suggested, and places are offered from the register.
+    assert!(
+        form.body
+            .contains("Register number SYN-9000002 is suggested")
+    );
+    assert!(
+        form.body
+            .contains("name=\"facility\" value=\"\" list=\"dl-facilities\"")
+    );
+    assert!(form.body.contains("<option value=\"CEN\">"));
+    let placement = send(
+        &r,
+        "GET",
+        "/record/placement.record",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(
+        placement
+            .body
+            .contains("name=\"cell\" value=\"\" list=\"dl-cells\"")
+    );
+    assert!(placement.body.contains("<option value=\"CEN/P1/C01\">"));
     assert!(
         form.body.contains(
-            "id=\"f-register_no\" name=\"register_no\" value=\"\" required aria-required=\"true\""
+            "id=\"f-register_no\" name=\"register_no\" value=\"SYN-9000002\" required aria-required=\"true\""
         ),
         "{}",
         form.body

@@ -601,6 +601,19 @@ pub struct FieldView {
     pub options: Vec<(String, String, bool)>,
     pub required: bool,
     pub error: Option<String>,
+    /// The `<datalist>` of the register's places that suggests values (facility codes, cell
+    /// paths), typed or chosen, with or without JavaScript.
+    pub list: Option<&'static str>,
+}
+
+/// The list of known values for a field: the facilities for a facility, the cells for a cell,
+/// except where the command registers a new one.
+fn list_of(ty: &str, path: &str) -> Option<&'static str> {
+    match path {
+        "facility" | "to.facility" if ty != "facility.register" => Some("dl-facilities"),
+        "cell" if ty != "cell.register" => Some("dl-cells"),
+        _ => None,
+    }
 }
 
 pub struct GroupView {
@@ -665,6 +678,7 @@ pub fn view(
                     options,
                     required: f.required,
                     error,
+                    list: list_of(form.ty, f.path),
                 })
             })
             .unwrap_or(());

@@ -912,6 +912,33 @@ struct RecordPage {
     /// The error summary at the top: (field id, label, message) of each field refused.
     field_errors: Vec<(String, String, String)>,
     done: Option<String>,
+    /// The register's places, suggested in the facility and cell fields.
+    facilities: Vec<(String, String)>,
+    cells: Vec<String>,
+    /// The register number suggested for an admission.
+    suggested: Option<String>,
+}
+
+/// The most cells a form lists: a datalist of every cell of a national register stays small.
+const FORM_CELLS: usize = 5_000;
+
+/// The facilities and cells a user may record in, for the forms' lists.
+fn form_places(store: &Store, scope: &[FacilityCode]) -> (Vec<(String, String)>, Vec<String>) {
+    let facilities = facility_options(store, scope);
+    let cells = store
+        .state()
+        .cells
+        .values()
+        .map(|c| c.cell.to_string())
+        .filter(|c| {
+            scope.is_empty()
+                || scope
+                    .iter()
+                    .any(|f| c.starts_with(&format!("{}/", f.as_str())))
+        })
+        .take(FORM_CELLS)
+        .collect();
+    (facilities, cells)
 }
 
 fn command_form(ty: &str, lang: Lang) -> Result<&'static forms::Form, HtmlError> {
@@ -944,11 +971,24 @@ async fn record_form(
     let form = command_form(&ty, me.lang)?;
     require_class(&me, &ty)?;
     let done = forms::value_of(&values, "done").map(|seq| me.tr().t1("record.done", seq));
-    // Times default to now, to the minute.
-    let now = state
-        .read_current(|store| Ok(store.now()))
+    // Times default to now, to the minute; an admission gets a suggested register number.
+    let scope = me.user.facilities.clone();
+    let admission = ty == "admission.record";
+    let (now, (facilities, cells), suggestion) = state
+        .read_current(move |store| {
+            let suggestion = if admission {
+                store.next_register_no()?
+            } else {
+                None
+            };
+            Ok((store.now(), form_places(store, &scope), suggestion))
+        })
         .await
         .or_page(me.lang)?;
+    let suggested = suggestion.filter(|_| forms::value_of(&values, "register_no").is_none());
+    if let Some(n) = &suggested {
+        values.push(("register_no".to_owned(), n.clone()));
+    }
     for f in form.fields {
         if f.kind == forms::Kind::Time && f.required && forms::value_of(&values, f.path).is_none() {
             values.push((
@@ -965,6 +1005,9 @@ async fn record_form(
         general_error: None,
         field_errors: Vec::new(),
         done,
+        facilities,
+        cells,
+        suggested,
         c: me.ctx("/record"),
     }))
 }
@@ -980,6 +1023,11 @@ async fn record_submit(
     require_class(&me, &ty)?;
     let tr = me.tr();
     let mut json = forms::to_json(form, &values);
+    let scope = me.user.facilities.clone();
+    let (facilities, cells) = state
+        .read_current(move |store| Ok(form_places(store, &scope)))
+        .await
+        .or_page(me.lang)?;
     let refused = |refusal: habeas_domain::Refusal, me: &SignedIn| {
         let field = forms::refused_field(form, &refusal);
         let general = field.is_none().then(|| forms::describe(&refusal, tr));
@@ -998,6 +1046,9 @@ async fn record_submit(
                 general_error: general,
                 field_errors,
                 done: None,
+                facilities: facilities.clone(),
+                cells: cells.clone(),
+                suggested: None,
                 c: me.ctx("/record"),
             }),
         )
