@@ -1304,6 +1304,54 @@ async fn in_headless_chromium_sign_in_admit_place_find_receipt_and_spanish() {
     let h1 = wait_css(&c, "h1").await.text().await.unwrap();
     assert_eq!(h1, "Panel");
 
+    // With thousands of findings the findings page is paged (#21): 1,200 more people admitted
+    // without a legal basis, then page 1 and the next page in the browser.
+    let admitted = (Timestamp::now() - SignedDuration::from_hours(240)).to_string();
+    let registrar = token(&r, "reg.istrar");
+    for chunk in 0..2 {
+        let batch: Vec<Value> = (0..600)
+            .map(|i| {
+                json!({"type":"admission.record","register_no":format!("SYN-7{:04}", chunk * 600 + i),
+                       "facility":"CEN","at":admitted,"legal_status":"remand",
+                       "person":{"given_names":"Nombre","family_names":"Paginado","sex":"male"}})
+            })
+            .collect();
+        let (s, body) = api(
+            &r,
+            "POST",
+            "/api/v1/commands",
+            &registrar,
+            Some(json!(batch)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    c.goto(&format!("{base}/findings")).await.unwrap();
+    let shown = wait_css(&c, "#findings-shown").await.text().await.unwrap();
+    assert!(shown.starts_with("Hallazgos 1 a 100 de "), "{shown}");
+    wait_css(&c, "a[rel='next']").await.click().await.unwrap();
+    // The next page replaces this one (htmx swaps the body): wait for its numbers.
+    let started = std::time::Instant::now();
+    let shown = loop {
+        // The element read may be swapped out between finding and reading it: read again.
+        let shown = wait_css(&c, "#findings-shown")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        if shown.starts_with("Hallazgos 101 a 200 de ") || started.elapsed() > WAIT {
+            break shown;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(shown.starts_with("Hallazgos 101 a 200 de "), "{shown}");
+    let html = c.source().await.unwrap();
+    assert!(
+        html.len() < 1 << 20,
+        "a page of findings is {} bytes",
+        html.len()
+    );
+
     // At phone width (#21) no page scrolls sideways: wide tables scroll inside themselves.
     c.set_window_size(390, 844).await.unwrap();
     for path in [
