@@ -121,7 +121,7 @@ pub struct FacilityStats {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonthStats {
-    /// `YYYY-MM` (UTC).
+    /// `YYYY-MM`, a calendar month of the register's time zone.
     pub month: String,
     /// The instant the population is counted at: the month's last microsecond, or the
     /// statistics' date for the current month.

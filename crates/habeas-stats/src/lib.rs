@@ -88,7 +88,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "Agreements",
-        "For each agreement to hold persons for another authority: people_held, those held under it at the date; people_total, everyone admitted under it by the date; person_days, the time they were held inside the agreement's term (from its first day to the end of its last, UTC) up to the date, in days; cost_to_date, a per-term price pro rata of the term's days elapsed by the date, or a per-person-day price times person_days; price_per_person_day, cost_to_date / person_days.",
+        "For each agreement to hold persons for another authority: people_held, those held under it at the date; people_total, everyone admitted under it by the date; person_days, the time they were held inside the agreement's term (from its first day to the end of its last, in the register's time zone) up to the date, in days; cost_to_date, a per-term price pro rata of the term's days elapsed by the date, or a per-person-day price times person_days; price_per_person_day, cost_to_date / person_days.",
     ),
     (
         "Checks",

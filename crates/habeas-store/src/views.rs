@@ -108,7 +108,21 @@ impl Store {
             )
             .optional()?
             .flatten();
-        Ok(last.and_then(|n| next_number(&n)))
+        // Counted up past any number already taken (text order is not number order).
+        let mut next = last.and_then(|n| next_number(&n));
+        for _ in 0..1000 {
+            let Some(n) = &next else { break };
+            let taken: i64 = self.conn.query_row(
+                "SELECT count(*) FROM persons WHERE register_no = ?1",
+                [n.as_str()],
+                |r| r.get(0),
+            )?;
+            if taken == 0 {
+                return Ok(next);
+            }
+            next = next_number(n);
+        }
+        Ok(None)
     }
 }
 

@@ -110,7 +110,8 @@ impl AppState {
     /// is the address it names in `X-Forwarded-For`, so limits per address count clients, not
     /// the proxy. Without it the header is ignored (anyone could send it).
     pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> Self {
-        self.trusted_proxies = Arc::new(proxies);
+        // `::ffff:127.0.0.1` (a server bound to `[::]`) is 127.0.0.1.
+        self.trusted_proxies = Arc::new(proxies.into_iter().map(|p| p.to_canonical()).collect());
         self
     }
 

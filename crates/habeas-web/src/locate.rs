@@ -80,7 +80,7 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddr {
         let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
+            .map(|c| c.0.ip().to_canonical())
         else {
             return Ok(ClientAddr("unknown".to_owned()));
         };
@@ -110,7 +110,7 @@ fn client_of(
         .map(str::trim)
         .collect();
     for hop in hops.iter().rev() {
-        match hop.parse::<std::net::IpAddr>() {
+        match hop.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 client = ip;
                 if !trusted.contains(&ip) {

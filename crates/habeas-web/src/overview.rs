@@ -163,13 +163,15 @@ impl AppState {
             let state = self.clone();
             tokio::spawn(async move {
                 let result = state.with_reader(compute).await;
+                // Cleared before the new figures are sent: a request that finds them out of
+                // date from now on starts the next refresh rather than waiting for none.
+                state.overview.refreshing.store(false, Ordering::Release);
                 match result {
                     Ok(o) => {
                         state.overview.latest.send_replace(Some(Arc::new(o)));
                     }
                     Err(e) => eprintln!("habeas-web: computing the dashboard's figures: {e:?}"),
                 }
-                state.overview.refreshing.store(false, Ordering::Release);
             });
         }
         // Wait for this refresh (or one that was already running) to finish, up to the limit.

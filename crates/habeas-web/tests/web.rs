@@ -969,6 +969,16 @@ async fn every_page_renders_in_both_languages_chosen_by_cookie_or_browser() {
     )
     .await;
     assert!(bad.body.contains("is not a"), "{}", bad.body);
+    let future = send(
+        &r,
+        "GET",
+        "/findings?at=2999-01-01T00:00",
+        Some(&cookie),
+        None,
+        Some("en"),
+    )
+    .await;
+    assert!(future.body.contains("is after now"), "{}", future.body);
     // Each page of past figures says which view they are in, and the checkbox switches it
     // (#16): known now by default, as recorded when ticked.
     for uri in ["/", "/findings", "/statistics"] {

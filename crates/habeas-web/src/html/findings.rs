@@ -53,7 +53,7 @@ struct Selection {
     error: Option<String>,
 }
 
-fn select(q: &FindingsQuery, tr: Tr) -> Selection {
+fn select(q: &FindingsQuery, tr: Tr, now: Timestamp) -> Selection {
     let check = non_empty(&q.check).map(str::to_owned);
     let severity = non_empty(&q.severity).map(str::to_owned);
     let facility = non_empty(&q.facility).map(str::to_owned);
@@ -79,8 +79,11 @@ fn select(q: &FindingsQuery, tr: Tr) -> Selection {
         None
     } else {
         let t = super::forms::parse_time(&at_text);
-        if t.is_none() {
-            error = Some(tr.t1("findings.bad_at", &at_text));
+        match t {
+            None => error = Some(tr.t1("findings.bad_at", &at_text)),
+            // Findings about the future would be a forecast (as the CLI and API refuse).
+            Some(t) if t > now => error = Some(tr.t1("findings.future_at", &at_text)),
+            Some(_) => {}
         }
         t
     };
@@ -315,7 +318,8 @@ pub(super) async fn findings(
 ) -> PageResult {
     me.require(Action::ReadFindings)?;
     let tr = me.tr();
-    let mut sel = select(&q, tr);
+    let now = state.read(|store| Ok(store.now())).await.or_page(me.lang)?;
+    let mut sel = select(&q, tr, now);
     let (all, computed) = if sel.error.is_none() {
         scoped_findings(&state, &me, &sel).await?
     } else {
@@ -417,7 +421,8 @@ pub(super) async fn download(
 ) -> PageResult {
     me.require(Action::ReadFindings)?;
     let tr = me.tr();
-    let sel = select(&q, tr);
+    let now = state.read(|store| Ok(store.now())).await.or_page(me.lang)?;
+    let sel = select(&q, tr, now);
     if let Some(e) = sel.error {
         return Err(HtmlError::new(
             me.lang,
@@ -509,7 +514,7 @@ pub(super) async fn download_json(
 /// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. A field
 /// that a spreadsheet would read as a formula is prefixed with a quote mark.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
