@@ -218,7 +218,7 @@ impl ViewQuery {
 
 /// The figures about now, or the page that says they are being computed (only before the
 /// first ones exist, e.g. just after start-up on a national register).
-async fn overview_or_wait(
+pub(super) async fn overview_or_wait(
     state: &AppState,
     me: &SignedIn,
 ) -> Result<std::sync::Arc<crate::overview::Overview>, HtmlError> {
@@ -229,6 +229,23 @@ async fn overview_or_wait(
             StatusCode::SERVICE_UNAVAILABLE,
             me.tr().t("overview.computing"),
         )),
+    }
+}
+
+/// The population series of the pages in `view`: the overview's when known now; the audit
+/// view is read for the request.
+async fn series_in(
+    state: &AppState,
+    me: &SignedIn,
+    o: &crate::overview::Overview,
+    view: View,
+) -> Result<Vec<(String, Population)>, HtmlError> {
+    match view {
+        View::KnownNow => Ok(o.series.clone()),
+        View::AsRecorded => state
+            .read_current(move |store| crate::overview::population_series(store, view))
+            .await
+            .or_page(me.lang),
     }
 }
 
@@ -253,13 +270,7 @@ pub(super) async fn dashboard(
     let now = scope::population(o.population.clone(), &scope);
     // The trend: every month end of the series (three years) and now; the audit view is read
     // for the request.
-    let series = match view {
-        View::KnownNow => o.series.clone(),
-        View::AsRecorded => state
-            .read_current(move |store| crate::overview::population_series(store, view))
-            .await
-            .or_page(me.lang)?,
-    };
+    let series = series_in(&state, &me, &o, view).await?;
     let skip = series
         .len()
         .saturating_sub(crate::overview::SERIES_MONTHS + 1);
@@ -329,13 +340,7 @@ pub(super) async fn statistics(
     let view = vq.view();
     let scope = me.user.facilities.clone();
     let o = overview_or_wait(&state, &me).await?;
-    let series = match view {
-        View::KnownNow => o.series.clone(),
-        View::AsRecorded => state
-            .read_current(move |store| crate::overview::population_series(store, view))
-            .await
-            .or_page(me.lang)?,
-    };
+    let series = series_in(&state, &me, &o, view).await?;
     let points: Vec<(String, Population)> = series
         .into_iter()
         .map(|(label, p)| (label, scope::population(p, &scope)))

@@ -19,7 +19,7 @@ use habeas_store::FindingsFilter;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::dashboard::{ViewQuery, computed_note};
+use super::dashboard::{ViewQuery, computed_note, overview_or_wait};
 use super::i18n::Tr;
 use super::pages::*;
 use super::{Ctx, HtmlError, OrPage, SignedIn, page};
@@ -186,13 +186,7 @@ async fn scoped_findings(
     let scope = me.user.facilities.clone();
     let (all, note) = match sel.at {
         None => {
-            let o = state.overview().await.or_page(me.lang)?.ok_or_else(|| {
-                HtmlError::new(
-                    me.lang,
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    me.tr().t("overview.computing"),
-                )
-            })?;
+            let o = overview_or_wait(state, me).await?;
             (o.findings.clone(), Some(computed_note(&o, me.tr())))
         }
         Some(at) => (
@@ -435,10 +429,8 @@ pub(super) async fn download(
         .iter()
         .filter(|f| sel.keeps(f, Dimension::None))
         .collect();
-    let at = match sel.at {
-        Some(t) => t,
-        None => state.read(|store| Ok(store.now())).await.or_page(me.lang)?,
-    };
+    // The register's clock was read once for this request, to check the selection.
+    let at = sel.at.unwrap_or(now);
     let stamp = at.strftime("%Y%m%dT%H%M%SZ");
     if csv {
         let mut out =
